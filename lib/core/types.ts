@@ -1,0 +1,113 @@
+/**
+ * The shapes that flow between observe -> plan -> apply -> verify. Plain data only: these cross
+ * Step Functions state boundaries, so they never hold a pooler config's text (it may hold passwords).
+ */
+import type { Endpoint } from './endpoint.ts';
+import type { Decision } from './decision.ts';
+import type { AliasRole, ReloadStrategy } from './constants.ts';
+
+export interface TopologyMember {
+  readonly dbClusterArn: string;
+  readonly region: string;
+  readonly isWriter: boolean;
+  /** `connected` | `pending-resync` | undefined (absent on some members, e.g. the writer). */
+  readonly synchronizationStatus?: string;
+  /** The member cluster's own writer endpoint (cluster endpoint) and reader endpoint. */
+  readonly writerEndpoint?: Endpoint;
+  readonly readerEndpoint?: Endpoint;
+}
+
+export interface FailoverStateInfo {
+  readonly status: string;
+  readonly fromDbClusterArn?: string;
+  readonly toDbClusterArn?: string;
+  readonly isDataLossAllowed?: boolean;
+}
+
+export interface Topology {
+  readonly globalClusterId: string;
+  /** The global cluster's Status, e.g. `available`, `failing-over`, `switching-over`. */
+  readonly status: string;
+  readonly failoverState?: FailoverStateInfo;
+  /** The Aurora global writer endpoint's DNS name, when the API reports one. */
+  readonly globalWriterEndpoint?: string;
+  readonly members: readonly TopologyMember[];
+  /** ISO timestamp of the observation. */
+  readonly observedAt: string;
+}
+
+export interface StabilityVerdict {
+  readonly stable: boolean;
+  readonly reason: string;
+  /** The single writer member when stable. */
+  readonly writer?: TopologyMember;
+}
+
+/** What a pooler target currently routes its managed aliases to (read from its pgbouncer.ini). */
+export interface PoolerTargetState {
+  readonly target: string;
+  readonly region: string;
+  readonly reloadStrategy: ReloadStrategy;
+  /** alias -> endpoint; null when the alias is missing from `[databases]`. */
+  readonly aliases: Readonly<Record<string, Endpoint | null>>;
+  /** Kubernetes resourceVersion (or a content hash locally) the observation was made at. */
+  readonly version: string;
+}
+
+export interface PoolerChange {
+  readonly alias: string;
+  readonly role: AliasRole;
+  /** The value this change expects to replace; null when the alias is missing. */
+  readonly from: Endpoint | null;
+  readonly to: Endpoint;
+}
+
+export interface PoolerPlan {
+  readonly target: string;
+  readonly region: string;
+  readonly reloadStrategy: ReloadStrategy;
+  readonly changes: readonly PoolerChange[];
+  readonly decision: Decision;
+}
+
+export const TrafficKind = { GlobalAccelerator: 'global-accelerator', Route53: 'route53' } as const;
+export type TrafficKind = (typeof TrafficKind)[keyof typeof TrafficKind];
+
+/** One region's traffic knob as observed: a GA endpoint group's dial, or a Route 53 record's weight. */
+export interface TrafficTargetState {
+  readonly kind: TrafficKind;
+  readonly region: string;
+  /** Endpoint group ARN, or `hostedZoneId/recordName/recordType/setIdentifier`. */
+  readonly resource: string;
+  /** GA traffic dial percent (0..100) or Route 53 weight (0..255). */
+  readonly weight: number;
+}
+
+export interface TrafficChange {
+  readonly kind: TrafficKind;
+  readonly region: string;
+  readonly resource: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface TrafficPlan {
+  readonly changes: readonly TrafficChange[];
+  readonly decision: Decision;
+}
+
+export interface Plan {
+  readonly globalClusterId: string;
+  readonly writerRegion: string;
+  readonly writerDbClusterArn: string;
+  readonly poolers: readonly PoolerPlan[];
+  readonly traffic: TrafficPlan;
+  readonly decisions: readonly Decision[];
+}
+
+/** Per-region health the drain-unhealthy policy uses. */
+export interface RegionHealth {
+  readonly region: string;
+  readonly healthy: boolean;
+  readonly reason: string;
+}
