@@ -111,3 +111,43 @@ export interface RegionHealth {
   readonly healthy: boolean;
   readonly reason: string;
 }
+
+/** How one pod of a pooler target ended up after an apply. */
+export interface PodOutcome {
+  readonly pod: string;
+  readonly outcome: 'switched' | 'restarted' | 'failed' | 'unchanged';
+  readonly reason: string;
+}
+
+export interface PoolerApplyResult {
+  readonly target: string;
+  readonly region: string;
+  readonly changed: boolean;
+  readonly decision: Decision;
+  readonly durationMs: number;
+  readonly pods: readonly PodOutcome[];
+}
+
+/**
+ * One PgBouncer deployment (EKS) or process (local drill). Implementations must be compare-and-set:
+ * `apply` re-reads the config and refuses with StaleChangeError when a change's `from` is neither the
+ * current value nor already its `to` (someone else changed it), and is a no-op when already converged.
+ */
+export interface PoolerTargetAdapter {
+  readonly target: string;
+  readonly region: string;
+  observe(): Promise<PoolerTargetState>;
+  apply(plan: PoolerPlan): Promise<PoolerApplyResult>;
+  /** PAUSE the write alias on every pod (transaction pool mode only; otherwise a no-op with a reason). */
+  pauseWrites(): Promise<Decision>;
+  /** RESUME the write alias on every pod; safe to call when nothing is paused. */
+  resumeWrites(): Promise<Decision>;
+}
+
+/** Global Accelerator endpoint groups or Route 53 weighted records for every configured region. */
+export interface TrafficAdapter {
+  readonly kind: TrafficKind;
+  observe(): Promise<TrafficTargetState[]>;
+  /** Compare-and-set per change; Route 53 waits (bounded) for INSYNC. */
+  apply(changes: readonly TrafficChange[]): Promise<{ readonly decision: Decision; readonly durationMs: number }>;
+}
