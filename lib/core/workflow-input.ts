@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { Trigger } from './constants.ts';
+import { InvalidInputError } from './errors.ts';
+
+/** The reconcile state machine's execution input (event intake, schedule, switchover, console). */
+export const reconcileInputSchema = z.strictObject({
+  trigger: z.enum([Trigger.Event, Trigger.Schedule, Trigger.Manual]),
+  globalClusterId: z.string().min(1),
+  dryRun: z.boolean().optional(),
+  event: z
+    .strictObject({
+      id: z.string().optional(),
+      eventId: z.string().optional(),
+      time: z.string().optional(),
+      sourceArn: z.string().optional(),
+    })
+    .optional(),
+  /** Set by the switchover workflow when it starts this run. */
+  switchoverExecutionArn: z.string().optional(),
+});
+
+export type ReconcileExecutionInput = z.infer<typeof reconcileInputSchema>;
+
+/** Validates with a message naming each bad field; throws InvalidInputError. */
+export function parseWithSchema<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+  throw new InvalidInputError(`${what} is invalid: ${problems.join('; ')}`);
+}

@@ -1,0 +1,436 @@
+/**
+ * The reconcile workflow's steps, one function per Task state of statemachines/reconcile.asl.json.
+ * Each takes the World (ports) and the state's JSON input and returns plain JSON with a decision.
+ * Observe -> plan (pure, lib/core) -> apply (compare-and-set in adapters) -> verify (re-observe).
+ */
+import { assessStability } from '../core/topology.ts';
+import { desiredPoolerEndpoints, planPooler } from '../core/plan.ts';
+import { planTraffic, regionHealth } from '../core/traffic-policy.ts';
+import { decide, type Decision } from '../core/decision.ts';
+import { describeError, InvalidInputError, TargetFailedError } from '../core/errors.ts';
+import { MetricName, type MetricDatum } from '../core/metrics.ts';
+import { Trigger } from '../core/constants.ts';
+import type { Endpoint } from '../core/endpoint.ts';
+import type { PoolerApplyResult, PoolerPlan, Topology, TrafficChange, TrafficPlan, TrafficTargetState } from '../core/types.ts';
+import type { World } from './world.ts';
+
+export interface ReconcileEventRef {
+  readonly id?: string;
+  readonly eventId?: string;
+  readonly time?: string;
+  readonly sourceArn?: string;
+}
+
+export interface ReconcileInput {
+  readonly trigger: Trigger;
+  readonly globalClusterId: string;
+  readonly dryRun?: boolean;
+  readonly event?: ReconcileEventRef;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ObserveTopology
+
+export interface ObserveInput {
+  readonly globalClusterId: string;
+  /** `$$.Execution.StartTime`: the wait budget counts from the run's start. */
+  readonly executionStartTime: string;
+}
+
+export interface ObserveResult {
+  readonly stable: boolean;
+  readonly timedOut: boolean;
+  readonly waitSeconds: number;
+  readonly elapsedSeconds: number;
+  readonly topology: Topology;
+  readonly decision: Decision;
+}
+
+export async function observeTopologyStep(world: World, input: ObserveInput): Promise<ObserveResult> {
+  assertOurCluster(world, input.globalClusterId);
+  const startedAt = parseTimestamp(input.executionStartTime, 'executionStartTime');
+  const topology = await world.observeTopology();
+  const verdict = assessStability(topology);
+  const elapsedSeconds = Math.max(0, Math.round((world.now() - startedAt) / 1000));
+  const { stableTimeoutSeconds, pollSeconds } = world.config.reconcile;
+  const timedOut = !verdict.stable && elapsedSeconds >= stableTimeoutSeconds;
+  const decision = verdict.stable
+    ? decide('observe-topology', 'proceed', verdict.reason)
+    : timedOut
+      ? decide('observe-topology', 'give-up', `${verdict.reason}; still not stable after ${elapsedSeconds} s (limit ${stableTimeoutSeconds} s)`)
+      : decide('observe-topology', 'wait', `${verdict.reason}; checking again in ${pollSeconds} s`);
+  return { stable: verdict.stable, timedOut, waitSeconds: pollSeconds, elapsedSeconds, topology, decision };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// VerifyWriter
+
+export interface VerifyInput {
+  readonly topology: Topology;
+  readonly executionStartTime: string;
+}
+
+export interface VerifyResult {
+  readonly verified: boolean;
+  readonly writerRegion?: string;
+  readonly writerDbClusterArn?: string;
+  readonly verificationMs: number;
+  readonly decision: Decision;
+}
+
+/** Never route writes to an unpromoted writer: the writer itself must confirm it takes writes. */
+export async function verifyWriterStep(world: World, input: VerifyInput): Promise<VerifyResult> {
+  const verificationMs = Math.max(0, world.now() - parseTimestamp(input.executionStartTime, 'executionStartTime'));
+  const verdict = assessStability(input.topology);
+  if (!verdict.stable || !verdict.writer) {
+    return { verified: false, verificationMs, decision: decide('verify-writer', 'wait', verdict.reason) };
+  }
+  const writer = verdict.writer;
+  const check = await world.verifyWriter(writer);
+  if (!check.ok) {
+    return {
+      verified: false,
+      verificationMs,
+      decision: decide('verify-writer', 'wait', `${writer.dbClusterArn} is named writer but does not confirm it: ${check.reason}`),
+    };
+  }
+  await world.emitMetrics([{ name: MetricName.WriterVerificationTime, value: verificationMs }]);
+  return {
+    verified: true,
+    writerRegion: writer.region,
+    writerDbClusterArn: writer.dbClusterArn,
+    verificationMs,
+    decision: decide('verify-writer', 'proceed', `writer ${writer.dbClusterArn} in ${writer.region} confirmed: ${check.reason}`),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Plan
+
+export interface PlanInput {
+  readonly topology: Topology;
+}
+
+/** One Map item: a target, where its aliases must point, and the plan made when it was observed. */
+export interface PoolerWorkItem {
+  readonly target: string;
+  readonly desired: { readonly write: Endpoint; readonly read: Endpoint };
+  /** null when the target could not be observed at plan time; ApplyPooler observes and plans again. */
+  readonly plan: PoolerPlan | null;
+  readonly decision: Decision;
+}
+
+export interface PlanResult {
+  readonly writerRegion: string;
+  readonly poolers: readonly PoolerWorkItem[];
+  readonly traffic: TrafficPlan | null;
+  /** Changes known now, plus one per target or traffic system that could not be observed. */
+  readonly changeCount: number;
+  readonly decisions: readonly Decision[];
+}
+
+export async function planStep(world: World, input: PlanInput): Promise<PlanResult> {
+  const verdict = assessStability(input.topology);
+  if (!verdict.writer) throw new InvalidInputError(`Plan needs a stable topology: ${verdict.reason}`);
+  const desired = desiredPoolerEndpoints(input.topology, world.region);
+  const decisions: Decision[] = [desired.decision];
+  const targetConfigs = new Map((world.config.regions[world.region]?.poolers ?? []).map((target) => [target.name, target]));
+
+  const poolers = await Promise.all(
+    world.poolerTargets().map(async (adapter): Promise<PoolerWorkItem> => {
+      const targetConfig = targetConfigs.get(adapter.target);
+      if (!targetConfig) throw new InvalidInputError(`pooler target ${adapter.target} is not in this region's config`);
+      const want = { write: desired.write, read: desired.read };
+      try {
+        const plan = planPooler(targetConfig, await adapter.observe(), want);
+        return { target: adapter.target, desired: want, plan, decision: plan.decision };
+      } catch (error) {
+        const decision = decide(`pooler:${adapter.target}`, 'observe-again', `could not read its config now (${describeError(error)}); ApplyPooler reads it again`);
+        return { target: adapter.target, desired: want, plan: null, decision };
+      }
+    }),
+  );
+  decisions.push(...poolers.map((item) => item.decision));
+
+  let traffic: TrafficPlan | null = null;
+  try {
+    const states = await observeTraffic(world);
+    traffic = planTraffic(input.topology, world.config, states, regionHealth(input.topology, world.config, []));
+    decisions.push(traffic.decision);
+  } catch (error) {
+    decisions.push(decide('traffic', 'observe-again', `could not plan traffic now (${describeError(error)}); ShiftTraffic tries again`));
+  }
+
+  const poolerChanges = poolers.reduce((sum, item) => sum + (item.plan ? item.plan.changes.length : 1), 0);
+  const trafficChanges = traffic ? traffic.changes.length : world.trafficAdapters().length > 0 ? 1 : 0;
+  return { writerRegion: verdict.writer.region, poolers, traffic, changeCount: poolerChanges + trafficChanges, decisions };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ApplyPooler (one Map item)
+
+export async function applyPoolerStep(world: World, item: PoolerWorkItem): Promise<PoolerApplyResult> {
+  const adapter = world.poolerTargets().find((candidate) => candidate.target === item.target);
+  if (!adapter) throw new InvalidInputError(`pooler target ${item.target} is not configured in ${world.region}`);
+  const targetConfig = world.config.regions[world.region]?.poolers.find((target) => target.name === item.target);
+  if (!targetConfig) throw new InvalidInputError(`pooler target ${item.target} is not in this region's config`);
+  const plan = item.plan ?? planPooler(targetConfig, await adapter.observe(), item.desired);
+  const result = await adapter.apply(plan);
+  const metrics: MetricDatum[] = [{ name: MetricName.TargetRepointTime, value: result.durationMs, dimensions: { Target: item.target } }];
+  await world.emitMetrics(metrics);
+  if (result.pods.some((pod) => pod.outcome === 'failed')) {
+    throw new TargetFailedError(`${item.target}: ${result.decision.reason}`);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ShiftTraffic
+
+/** A Map item's result: applied, or caught (`failed: true`) by the per-item Catch. */
+export type PoolerOutcome =
+  | (PoolerApplyResult & { readonly failed?: false })
+  | { readonly target: string; readonly failed: true; readonly error: string; readonly cause: string };
+
+export interface ShiftTrafficInput {
+  readonly topology: Topology;
+  readonly poolerResults: readonly PoolerOutcome[];
+}
+
+export interface ShiftTrafficResult {
+  readonly changes: readonly TrafficChange[];
+  readonly durationMs: number;
+  readonly decision: Decision;
+  readonly decisions: readonly Decision[];
+}
+
+export async function shiftTrafficStep(world: World, input: ShiftTrafficInput): Promise<ShiftTrafficResult> {
+  const started = world.now();
+  const failedTargets = input.poolerResults.filter((result) => result.failed).map((result) => result.target);
+  const states = await observeTraffic(world);
+  const health = regionHealth(input.topology, world.config, failedTargets);
+  const plan = planTraffic(input.topology, world.config, states, health);
+  if (plan.changes.length === 0) {
+    return { changes: [], durationMs: world.now() - started, decision: plan.decision, decisions: [plan.decision] };
+  }
+  const decisions: Decision[] = [plan.decision];
+  for (const adapter of world.trafficAdapters()) {
+    const mine = plan.changes.filter((change) => change.kind === adapter.kind);
+    if (mine.length === 0) continue;
+    const applied = await adapter.apply(mine);
+    decisions.push(applied.decision);
+  }
+  const durationMs = world.now() - started;
+  await world.emitMetrics([{ name: MetricName.TrafficShiftTime, value: durationMs }]);
+  return {
+    changes: plan.changes,
+    durationMs,
+    decision: decide('shift-traffic', 'applied', `${plan.changes.length} weight change(s) applied in ${durationMs} ms`),
+    decisions,
+  };
+}
+
+async function observeTraffic(world: World): Promise<TrafficTargetState[]> {
+  const observed = await Promise.all(world.trafficAdapters().map((adapter) => adapter.observe()));
+  return observed.flat();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Report
+
+/** The workflow's accumulated state: each step's ResultPath. Absent where the run took a shorter path. */
+export interface ReconcileState {
+  readonly observation?: ObserveResult;
+  readonly verification?: VerifyResult;
+  readonly plan?: PlanResult;
+  readonly poolerResults?: readonly PoolerOutcome[];
+  readonly traffic?: ShiftTrafficResult;
+  readonly error?: { readonly Error?: string; readonly Cause?: string };
+  readonly resumed?: ResumeResult;
+}
+
+export interface ReportInput {
+  readonly input: ReconcileInput;
+  readonly executionStartTime: string;
+  readonly state: ReconcileState;
+}
+
+export interface TargetSummary {
+  readonly target: string;
+  readonly outcome: 'changed' | 'unchanged' | 'failed' | 'planned';
+  readonly reason: string;
+  readonly durationMs?: number;
+  readonly changes?: PoolerPlan['changes'];
+}
+
+export interface RunSummary {
+  readonly globalClusterId: string;
+  readonly region: string;
+  readonly trigger: Trigger;
+  readonly dryRun: boolean;
+  readonly outcome: 'in-sync' | 'converged' | 'planned' | 'targets-failed';
+  readonly writerRegion?: string;
+  readonly writerDbClusterArn?: string;
+  readonly changesApplied: number;
+  readonly targetsFailed: readonly string[];
+  readonly targets: readonly TargetSummary[];
+  readonly traffic: { readonly changes: readonly TrafficChange[]; readonly durationMs?: number };
+  readonly durations: { readonly writerVerificationMs?: number; readonly trafficShiftMs?: number; readonly endToEndMs: number };
+  readonly decisions: readonly Decision[];
+  /** Present when outcome is targets-failed: the sentence the failed execution shows as its cause. */
+  readonly failureReason?: string;
+}
+
+export async function reportStep(world: World, { input: runInput, executionStartTime, state }: ReportInput): Promise<RunSummary> {
+  const input = { input: runInput, executionStartTime, ...state };
+  const dryRun = input.input.dryRun === true;
+  const results = input.poolerResults ?? [];
+  const targets: TargetSummary[] = input.plan
+    ? input.plan.poolers.map((item) => summarizeTarget(item, results, dryRun))
+    : [];
+  const targetsFailed = targets.filter((target) => target.outcome === 'failed').map((target) => target.target);
+  const poolerChanges = results.reduce((sum, result) => sum + (!result.failed && result.changed ? changesOf(input.plan, result.target) : 0), 0);
+  const trafficChanges = input.traffic?.changes.length ?? 0;
+  const changesApplied = dryRun ? 0 : poolerChanges + trafficChanges;
+  const eventTime = input.input.event?.time ? Date.parse(input.input.event.time) : Number.NaN;
+  const startedAt = Number.isFinite(eventTime) ? eventTime : parseTimestamp(input.executionStartTime, 'executionStartTime');
+  const endToEndMs = Math.max(0, world.now() - startedAt);
+
+  const outcome: RunSummary['outcome'] = dryRun ? 'planned' : targetsFailed.length > 0 ? 'targets-failed' : changesApplied > 0 ? 'converged' : 'in-sync';
+  const decisions: Decision[] = [
+    ...(input.observation ? [input.observation.decision] : []),
+    ...(input.verification ? [input.verification.decision] : []),
+    ...(input.plan?.decisions ?? []),
+    ...results.filter((result) => !result.failed).map((result) => (result as PoolerApplyResult).decision),
+    ...(input.traffic?.decisions ?? []),
+    decide('report', outcome, outcomeReason(outcome, changesApplied, targetsFailed)),
+  ];
+
+  const dimensions = { Trigger: input.input.trigger };
+  const metrics: MetricDatum[] = [
+    { name: MetricName.EndToEndTime, value: endToEndMs, dimensions },
+    { name: MetricName.ChangesApplied, value: changesApplied, dimensions },
+    { name: MetricName.TargetsFailed, value: targetsFailed.length },
+    ...targetsFailed.map((target): MetricDatum => ({ name: MetricName.TargetsFailed, value: 1, dimensions: { Target: target } })),
+  ];
+  if (input.input.trigger !== Trigger.Event) metrics.push({ name: MetricName.DriftRepaired, value: changesApplied, dimensions });
+  await world.emitMetrics(metrics);
+
+  const summary: RunSummary = {
+    globalClusterId: world.config.globalClusterId,
+    region: world.region,
+    trigger: input.input.trigger,
+    dryRun,
+    outcome,
+    writerRegion: input.verification?.writerRegion,
+    writerDbClusterArn: input.verification?.writerDbClusterArn,
+    changesApplied,
+    targetsFailed,
+    targets,
+    traffic: { changes: dryRun ? (input.plan?.traffic?.changes ?? []) : (input.traffic?.changes ?? []), durationMs: input.traffic?.durationMs },
+    durations: { writerVerificationMs: input.verification?.verificationMs, trafficShiftMs: input.traffic?.durationMs, endToEndMs },
+    decisions,
+    ...(targetsFailed.length > 0 ? { failureReason: outcomeReason(outcome, changesApplied, targetsFailed) } : {}),
+  };
+  if (changesApplied > 0 || targetsFailed.length > 0) {
+    const notified = await world.notify({ subject: `${outcome}: ${world.config.globalClusterId} in ${world.region}`, summary });
+    decisions.push(notified);
+  }
+  return summary;
+}
+
+function summarizeTarget(item: PoolerWorkItem, results: readonly PoolerOutcome[], dryRun: boolean): TargetSummary {
+  const result = results.find((candidate) => candidate.target === item.target);
+  if (dryRun || !result) {
+    return { target: item.target, outcome: dryRun ? 'planned' : 'unchanged', reason: item.decision.reason, changes: item.plan?.changes };
+  }
+  if (result.failed) return { target: item.target, outcome: 'failed', reason: `${result.error}: ${result.cause}` };
+  return { target: item.target, outcome: result.changed ? 'changed' : 'unchanged', reason: result.decision.reason, durationMs: result.durationMs, changes: item.plan?.changes };
+}
+
+function changesOf(plan: PlanResult | undefined, target: string): number {
+  const item = plan?.poolers.find((candidate) => candidate.target === target);
+  return Math.max(1, item?.plan?.changes.length ?? 1);
+}
+
+function outcomeReason(outcome: RunSummary['outcome'], changes: number, failed: readonly string[]): string {
+  switch (outcome) {
+    case 'planned':
+      return 'dry run: the plan was computed and nothing was changed';
+    case 'in-sync':
+      return 'everything already routes to the current writer; nothing was changed';
+    case 'converged':
+      return `${changes} change(s) applied; every target converged`;
+    case 'targets-failed':
+      return `target(s) failed to converge: ${failed.join(', ')}; the others converged`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Failure path: resume anything paused, report, fail.
+
+export interface ResumeResult {
+  readonly decisions: readonly Decision[];
+}
+
+/** Resumes the write alias on every target of this region; never throws, so the failure report still runs. */
+export async function resumePoolersStep(world: World): Promise<ResumeResult> {
+  const decisions = await Promise.all(
+    world.poolerTargets().map(async (adapter) => {
+      try {
+        return await adapter.resumeWrites();
+      } catch (error) {
+        return decide(`pooler:${adapter.target}`, 'resume-failed', `could not resume writes: ${describeError(error)}`);
+      }
+    }),
+  );
+  return { decisions };
+}
+
+export interface FailureInput {
+  readonly input: ReconcileInput;
+  readonly state: ReconcileState;
+}
+
+export interface FailureReport {
+  readonly error: string;
+  readonly cause: string;
+  readonly decisions: readonly Decision[];
+}
+
+export async function reportFailureStep(world: World, { input: runInput, state }: FailureInput): Promise<FailureReport> {
+  const input = { input: runInput, error: state.error ?? {}, resumed: state.resumed };
+  const error = input.error.Error ?? 'UnknownError';
+  const cause = sanitizeCause(input.error.Cause ?? 'no cause recorded');
+  await world.emitMetrics([{ name: MetricName.RunsFailed, value: 1, dimensions: { Trigger: input.input.trigger } }]);
+  const failure = decide('report-failure', 'failed', `${error}: ${cause}`);
+  const notified = await world.notify({ subject: `failed: ${world.config.globalClusterId} in ${world.region}`, summary: { error, cause, resumed: input.resumed?.decisions ?? [] } });
+  return { error, cause, decisions: [...(input.resumed?.decisions ?? []), failure, notified] };
+}
+
+/** A Lambda error's Cause is a JSON document; keep only its message for the console. */
+function sanitizeCause(cause: string): string {
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // Not JSON: already a message.
+  }
+  return cause;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+function assertOurCluster(world: World, globalClusterId: string): void {
+  if (globalClusterId !== world.config.globalClusterId) {
+    throw new InvalidInputError(`globalClusterId ${JSON.stringify(globalClusterId)} is not the configured global cluster ${world.config.globalClusterId}`);
+  }
+}
+
+function parseTimestamp(value: string, field: string): number {
+  const parsed = Date.parse(value);
+  if (!Number.isFinite(parsed)) throw new InvalidInputError(`${field} must be an ISO timestamp, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+

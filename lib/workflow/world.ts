@@ -1,0 +1,35 @@
+/**
+ * The ports a workflow step needs. Built from AWS in a Lambda (lib/workflow/aws-world.ts) and from local
+ * processes in the drill; the steps themselves never know which.
+ */
+import type { Config } from '../core/config.ts';
+import type { Decision } from '../core/decision.ts';
+import type { MetricDatum } from '../core/metrics.ts';
+import type { PoolerTargetAdapter, Topology, TopologyMember, TrafficAdapter } from '../core/types.ts';
+
+export interface WriterCheck {
+  readonly ok: boolean;
+  readonly reason: string;
+}
+
+export interface RunSummaryNotification {
+  readonly subject: string;
+  readonly summary: unknown;
+}
+
+export interface World {
+  /** The region this stack (or drill process) acts for. */
+  readonly region: string;
+  readonly config: Config;
+  observeTopology(): Promise<Topology>;
+  /** Asks the writer itself (its cluster status / pg_is_in_recovery) that it really takes writes. */
+  verifyWriter(writer: TopologyMember): Promise<WriterCheck>;
+  /** This region's pooler targets. */
+  poolerTargets(): readonly PoolerTargetAdapter[];
+  trafficAdapters(): readonly TrafficAdapter[];
+  emitMetrics(metrics: readonly MetricDatum[]): Promise<void>;
+  /** Publishes a run summary where a notification target is configured; a decision says what happened. */
+  notify(notification: RunSummaryNotification): Promise<Decision>;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now(): number;
+}
