@@ -1,0 +1,74 @@
+/**
+ * A topology snapshot file: what an operator pastes from the AWS CLI, for `aurora-failover plan` and
+ * for tests. Shape:
+ *
+ *   { "describeGlobalClusters": <`aws rds describe-global-clusters` output>,
+ *     "describeDBClusters": [ <`aws rds describe-db-clusters --region R` output>, one per member region ] }
+ *
+ * Only the fields the service reads are checked; everything else the CLI prints is allowed and ignored.
+ */
+import { z } from 'zod';
+import type { DBCluster, GlobalCluster } from '@aws-sdk/client-rds';
+import { InvalidInputError } from './errors.ts';
+import type { Topology } from './types.ts';
+import { buildTopology, memberEndpointsFromDbCluster, type EndpointPins, type MemberEndpoints } from './topology.ts';
+
+const globalClusterSchema = z.looseObject({
+  GlobalClusterIdentifier: z.string(),
+  Status: z.string().optional(),
+  Endpoint: z.string().optional(),
+  GlobalClusterMembers: z
+    .array(
+      z.looseObject({
+        DBClusterArn: z.string(),
+        IsWriter: z.boolean().optional(),
+        Readers: z.array(z.string()).optional(),
+        GlobalWriteForwardingStatus: z.string().optional(),
+        SynchronizationStatus: z.string().optional(),
+      }),
+    )
+    .optional(),
+  FailoverState: z
+    .looseObject({
+      Status: z.string().optional(),
+      FromDbClusterArn: z.string().optional(),
+      ToDbClusterArn: z.string().optional(),
+      IsDataLossAllowed: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+const dbClusterSchema = z.looseObject({
+  DBClusterArn: z.string(),
+  Endpoint: z.string().optional(),
+  ReaderEndpoint: z.string().optional(),
+  Port: z.number().int().optional(),
+});
+
+export const topologySnapshotSchema = z.strictObject({
+  describeGlobalClusters: z.looseObject({ GlobalClusters: z.array(globalClusterSchema) }),
+  describeDBClusters: z.array(z.looseObject({ DBClusters: z.array(dbClusterSchema) })).default([]),
+});
+
+/**
+ * Parses a snapshot and builds the topology of `globalClusterId` from it.
+ * Throws InvalidInputError naming the bad field, or when the global cluster is not in the snapshot.
+ */
+export function topologyFromSnapshot(raw: unknown, globalClusterId: string, observedAt: string, pins?: EndpointPins): Topology {
+  const parsed = topologySnapshotSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new InvalidInputError(`topology snapshot is invalid: ${problems.join('; ')}`);
+  }
+  const { describeGlobalClusters, describeDBClusters } = parsed.data;
+  const globalCluster = describeGlobalClusters.GlobalClusters.find((candidate) => candidate.GlobalClusterIdentifier === globalClusterId);
+  if (!globalCluster) {
+    const seen = describeGlobalClusters.GlobalClusters.map((candidate) => candidate.GlobalClusterIdentifier).join(', ') || 'none';
+    throw new InvalidInputError(`topology snapshot has no global cluster ${globalClusterId} (has: ${seen})`);
+  }
+  const memberEndpoints: Record<string, MemberEndpoints> = {};
+  for (const response of describeDBClusters) {
+    for (const cluster of response.DBClusters) memberEndpoints[cluster.DBClusterArn] = memberEndpointsFromDbCluster(cluster as DBCluster);
+  }
+  return buildTopology(globalCluster as GlobalCluster, memberEndpoints, observedAt, pins);
+}
