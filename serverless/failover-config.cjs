@@ -1,0 +1,113 @@
+'use strict';
+/**
+ * Local Serverless plugin: validates the deployment config at package/deploy time and exposes it to
+ * serverless.yml as the `${failover:<address>}` variable source.
+ *
+ * The config file is `config/<stage>.yml`, or the path in the FAILOVER_CONFIG_FILE environment
+ * variable. Validation runs `node lib/cli/validate-config.ts <file> --region <region>` with the Node
+ * that runs `sls` (Node 24 through our npm scripts), so the Lambdas and the build share one schema
+ * (lib/core/config.ts). An invalid config fails `sls package` with the field named.
+ *
+ * Addresses (all derived from the validated config, for this stack's region):
+ *   json                 compact normalized config (the Lambdas' FAILOVER_CONFIG)
+ *   file                 the config file used
+ *   globalClusterId      the Aurora global cluster id
+ *   dbClusterArn         this region's member DB cluster ARN
+ *   memberDbClusterArns  every configured member's DB cluster ARN
+ *   eksClusterArns       ARNs of the EKS clusters this region's pooler targets live in
+ *   snsTopicArn          the notification topic ARN, or '' when notifications are off
+ *   scheduleRate         the reconcile schedule's rate expression (a valid one even when disabled)
+ *   scheduleEnabled      false when reconcile.schedule is `disabled`
+ */
+const { execFile } = require('node:child_process');
+const path = require('node:path');
+
+// Lambda allows 4 KB for all environment variables of a function together.
+const MAX_CONFIG_JSON_BYTES = 3500;
+const MIN_NODE_MAJOR = 24;
+const DEFAULT_SCHEDULE_RATE = 'rate(5 minutes)';
+
+function runValidator(serviceDir, file, region) {
+  const nodeMajor = Number(process.versions.node.split('.')[0]);
+  if (nodeMajor < MIN_NODE_MAJOR) {
+    return Promise.reject(
+      new Error(
+        `config validation needs Node.js ${MIN_NODE_MAJOR}+ but sls runs on ${process.version}; ` +
+          'run it through `npm run package` or `sh scripts/with-toolchain.sh sls ...`'
+      )
+    );
+  }
+  const script = path.join(serviceDir, 'lib', 'cli', 'validate-config.ts');
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [script, file, '--region', region],
+      { cwd: serviceDir, maxBuffer: 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) {
+          const detail = String(stderr).trim() || error.message;
+          reject(new Error(`invalid failover config (${file}): ${detail}`));
+          return;
+        }
+        resolve(String(stdout).trim());
+      }
+    );
+  });
+}
+
+function deriveValues(json, file, region) {
+  const config = JSON.parse(json);
+  const section = config.regions[region];
+  const arnParts = section.dbClusterArn.split(':');
+  const partition = arnParts[1];
+  const account = arnParts[4];
+  const eksClusterNames = [...new Set(section.poolers.map((target) => target.eksCluster))];
+  const scheduleEnabled = config.reconcile.schedule !== 'disabled';
+  return {
+    json,
+    file,
+    globalClusterId: config.globalClusterId,
+    dbClusterArn: section.dbClusterArn,
+    memberDbClusterArns: Object.values(config.regions).map((member) => member.dbClusterArn),
+    eksClusterArns: eksClusterNames.map((name) => `arn:${partition}:eks:${region}:${account}:cluster/${name}`),
+    snsTopicArn: config.notifications ? config.notifications.snsTopicArn : '',
+    scheduleRate: scheduleEnabled ? config.reconcile.schedule : DEFAULT_SCHEDULE_RATE,
+    scheduleEnabled,
+  };
+}
+
+class FailoverConfigPlugin {
+  constructor() {
+    let loaded;
+    const load = async ({ serviceDir, resolveVariable }) => {
+      const stage = await resolveVariable('sls:stage');
+      const region = await resolveVariable('self:provider.region');
+      const file = process.env.FAILOVER_CONFIG_FILE || path.join('config', `${stage}.yml`);
+      const json = await runValidator(serviceDir, file, region);
+      if (Buffer.byteLength(json) > MAX_CONFIG_JSON_BYTES) {
+        throw new Error(
+          `the normalized config from ${file} is ${Buffer.byteLength(json)} bytes; Lambda environment ` +
+            `variables are limited to 4 KB in total, so keep it under ${MAX_CONFIG_JSON_BYTES} bytes`
+        );
+      }
+      return deriveValues(json, file, region);
+    };
+
+    this.configurationVariablesSources = {
+      failover: {
+        async resolve(context) {
+          if (!loaded) loaded = load(context);
+          const values = await loaded;
+          if (!Object.prototype.hasOwnProperty.call(values, context.address)) {
+            throw new Error(
+              `unknown \${failover:${context.address}}; known: ${Object.keys(values).join(', ')}`
+            );
+          }
+          return { value: values[context.address] };
+        },
+      },
+    };
+  }
+}
+
+module.exports = FailoverConfigPlugin;
