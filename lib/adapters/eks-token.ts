@@ -52,7 +52,7 @@ export async function createEksToken(input: EksTokenInput): Promise<string> {
   return EKS_TOKEN_PREFIX + Buffer.from(url, 'utf8').toString('base64url');
 }
 
-function toQueryString(query: HttpRequest['query']): string {
+function toQueryString(query: HttpRequest['query'] = {}): string {
   return Object.keys(query)
     .sort()
     .flatMap((key) => {

@@ -1,0 +1,321 @@
+/**
+ * The few Kubernetes API calls a PgBouncer target needs, nothing more (the RBAC Role in
+ * deploy/kubernetes/rbac.yaml grants exactly these). REST calls go over node:https with an agent that
+ * trusts only the cluster CA; exec uses @kubernetes/client-node's Exec (WebSocket, v5.channel.k8s.io)
+ * with a KubeConfig built from the same endpoint, CA and token. TLS verification is never switched off.
+ *
+ * Why not client-node's generated CoreV1Api for REST: in 2.x its patch methods default to
+ * `application/json-patch+json` and the merge-patch content type and a request timeout each need per-call
+ * middleware; five small explicit requests keep the content type, the timeout and the mapping of
+ * Kubernetes Status errors in plain sight (and in the tests).
+ */
+import https from 'node:https';
+import { Readable, Writable } from 'node:stream';
+import { Exec, KubeConfig, type V1Status } from '@kubernetes/client-node';
+import { ConflictError, ServiceUnavailableError, ThrottledError, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
+
+export interface KubernetesAccess {
+  /** API server URL, `https://...`. */
+  readonly server: string;
+  /** PEM of the cluster CA: the only CA trusted for this server. */
+  readonly certificateAuthority: string;
+  /** Bearer token (an EKS token from createEksToken). */
+  readonly token: string;
+}
+
+export interface ConfigMapSnapshot {
+  readonly data: Readonly<Record<string, string>>;
+  readonly resourceVersion: string;
+}
+
+export interface PodSummary {
+  readonly name: string;
+  readonly containers: readonly string[];
+}
+
+export interface ExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The command's exit code; -1 when Kubernetes could not run it (reason in `failure`). */
+  readonly exitCode: number;
+  readonly failure?: string;
+}
+
+export type WorkloadKind = 'Deployment' | 'StatefulSet';
+
+export interface KubernetesApi {
+  getConfigMap(namespace: string, name: string): Promise<ConfigMapSnapshot>;
+  /** JSON merge patch of one key, refused with ConflictError (409) unless the object is still at `expectedResourceVersion`. */
+  patchConfigMapKey(namespace: string, name: string, key: string, value: string, expectedResourceVersion: string): Promise<ConfigMapSnapshot>;
+  /** What `kubectl rollout restart` does: stamps the pod template's `kubectl.kubernetes.io/restartedAt`. */
+  restartWorkload(namespace: string, kind: WorkloadKind, name: string, at: Date): Promise<void>;
+  /** Pods matching the selector that are Running, Ready and not terminating. */
+  listPods(namespace: string, labelSelector: string): Promise<PodSummary[]>;
+  execInPod(namespace: string, pod: string, container: string, command: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Deletes a pod so its controller recreates it; a pod that is already gone counts as deleted. */
+  deletePod(namespace: string, name: string): Promise<void>;
+}
+
+export interface ExecOptions {
+  /** Sent on the stdin channel, then stdin is closed. Never logged. */
+  readonly stdin?: string;
+  readonly timeoutMs?: number;
+}
+
+export interface KubernetesClientOptions {
+  readonly requestTimeoutMs?: number;
+  readonly execTimeoutMs?: number;
+}
+
+const MERGE_PATCH = 'application/merge-patch+json';
+const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
+const TLS_ERROR_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A KubeConfig for one cluster: server + CA + bearer token, TLS verified. */
+export function createKubeConfig(access: KubernetesAccess): KubeConfig {
+  assertHttps(access.server);
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'target', server: access.server, caData: Buffer.from(access.certificateAuthority).toString('base64'), skipTLSVerify: false }],
+    users: [{ name: 'aurora-failover', token: access.token }],
+    contexts: [{ name: 'target', cluster: 'target', user: 'aurora-failover' }],
+    currentContext: 'target',
+  });
+  return kubeConfig;
+}
+
+/**
+ * @example
+ * const api = new KubernetesClient({ server: cluster.endpoint, certificateAuthority: cluster.certificateAuthority, token });
+ * const { data, resourceVersion } = await api.getConfigMap('pgbouncer', 'pgbouncer-config');
+ */
+export class KubernetesClient implements KubernetesApi {
+  readonly #server: URL;
+  readonly #token: string;
+  readonly #agent: https.Agent;
+  readonly #kubeConfig: KubeConfig;
+  readonly #requestTimeoutMs: number;
+  readonly #execTimeoutMs: number;
+
+  constructor(access: KubernetesAccess, options: KubernetesClientOptions = {}) {
+    assertHttps(access.server);
+    this.#server = new URL(access.server);
+    this.#token = access.token;
+    this.#agent = new https.Agent({ ca: access.certificateAuthority, rejectUnauthorized: true, keepAlive: true });
+    this.#kubeConfig = createKubeConfig(access);
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.#execTimeoutMs = options.execTimeoutMs ?? 30_000;
+  }
+
+  async getConfigMap(namespace: string, name: string): Promise<ConfigMapSnapshot> {
+    const what = `configmap ${namespace}/${name}`;
+    const body = await this.#request('GET', `/api/v1/namespaces/${seg(namespace)}/configmaps/${seg(name)}`, what);
+    return configMapSnapshot(body, what);
+  }
+
+  async patchConfigMapKey(namespace: string, name: string, key: string, value: string, expectedResourceVersion: string): Promise<ConfigMapSnapshot> {
+    const what = `configmap ${namespace}/${name}`;
+    // A merge patch carrying metadata.resourceVersion is a precondition: the API server answers 409 if it moved.
+    const patch = { metadata: { resourceVersion: expectedResourceVersion }, data: { [key]: value } };
+    const body = await this.#request('PATCH', `/api/v1/namespaces/${seg(namespace)}/configmaps/${seg(name)}`, what, { body: patch, contentType: MERGE_PATCH });
+    return configMapSnapshot(body, what);
+  }
+
+  async restartWorkload(namespace: string, kind: WorkloadKind, name: string, at: Date): Promise<void> {
+    const resource = kind === 'Deployment' ? 'deployments' : 'statefulsets';
+    const restartedAt = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const patch = { spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: restartedAt } } } } };
+    await this.#request('PATCH', `/apis/apps/v1/namespaces/${seg(namespace)}/${resource}/${seg(name)}`, `${kind.toLowerCase()} ${namespace}/${name}`, {
+      body: patch,
+      contentType: MERGE_PATCH,
+    });
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<PodSummary[]> {
+    const what = `pods in ${namespace} matching ${labelSelector}`;
+    const body = await this.#request('GET', `/api/v1/namespaces/${seg(namespace)}/pods?labelSelector=${encodeURIComponent(labelSelector)}`, what);
+    const items = (body as { items?: unknown }).items;
+    if (!Array.isArray(items)) throw new UpstreamError(`listing ${what} returned no items array`);
+    return items.filter(isReadyPod).map((pod) => ({
+      name: pod.metadata.name,
+      containers: (pod.spec?.containers ?? []).map((container) => container.name),
+    }));
+  }
+
+  async deletePod(namespace: string, name: string): Promise<void> {
+    try {
+      await this.#request('DELETE', `/api/v1/namespaces/${seg(namespace)}/pods/${seg(name)}`, `pod ${namespace}/${name}`);
+    } catch (error) {
+      if (error instanceof UpstreamError && /\(404\b/.test(error.message)) return;
+      throw error;
+    }
+  }
+
+  async execInPod(namespace: string, pod: string, container: string, command: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const what = `exec in pod ${namespace}/${pod} container ${container}`;
+    const timeoutMs = options.timeoutMs ?? this.#execTimeoutMs;
+    const stdout = new TextCollector();
+    const stderr = new TextCollector();
+    const stdin = options.stdin === undefined ? null : Readable.from([Buffer.from(options.stdin, 'utf8')]);
+    const exec = new Exec(this.#kubeConfig);
+    return await new Promise<ExecResult>((resolve, reject) => {
+      let settled = false;
+      let socket: { close(): void } | undefined;
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        outcome();
+        socket?.close();
+      };
+      const timer = setTimeout(() => settle(() => reject(new UpstreamTimeoutError(`${what} did not finish within ${timeoutMs} ms`))), timeoutMs);
+      const onStatus = (status: V1Status) =>
+        // Let stdout/stderr frames that arrived before the status frame land first.
+        setImmediate(() => settle(() => resolve({ stdout: stdout.text(), stderr: stderr.text(), ...exitCodeOf(status) })));
+      exec
+        .exec(namespace, pod, container, [...command], stdout, stderr, stdin, false, onStatus)
+        .then((connection) => {
+          socket = connection;
+          if (settled) connection.close();
+          connection.on('close', () =>
+            settle(() => reject(new ServiceUnavailableError(`${what}: the stream closed before the command reported its exit status`))),
+          );
+        })
+        .catch((error: unknown) => settle(() => reject(this.#connectionError(unwrapSocketError(error), what))));
+    });
+  }
+
+  async #request(method: string, path: string, what: string, payload?: { body: unknown; contentType: string }): Promise<unknown> {
+    const url = new URL(path, this.#server);
+    const data = payload ? Buffer.from(JSON.stringify(payload.body), 'utf8') : undefined;
+    const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${this.#token}` };
+    if (payload && data) {
+      headers['Content-Type'] = payload.contentType;
+      headers['Content-Length'] = String(data.length);
+    }
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const request = https.request(url, { method, agent: this.#agent, headers, timeout: this.#requestTimeoutMs }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        response.on('error', (error) => reject(this.#connectionError(error, `${method} ${what}`)));
+      });
+      request.on('timeout', () => request.destroy(new UpstreamTimeoutError(`${method} ${what} got no answer within ${this.#requestTimeoutMs} ms`)));
+      request.on('error', (error) => reject(error instanceof UpstreamTimeoutError ? error : this.#connectionError(error, `${method} ${what}`)));
+      request.end(data);
+    });
+    if (status >= 200 && status < 300) return parseJson(text, `${method} ${what}`);
+    throw statusError(status, text, `${method} ${what}`);
+  }
+
+  #connectionError(error: unknown, what: string): Error {
+    const code = (error as { code?: unknown } | null)?.code;
+    const message = error instanceof Error ? error.message : String(error);
+    if (typeof code === 'string' && TLS_ERROR_CODES.has(code)) {
+      return new UpstreamError(
+        `${what}: TLS verification of ${this.#server.origin} failed (${code}): its certificate is not valid for the cluster CA from DescribeCluster`,
+        { cause: error },
+      );
+    }
+    const httpStatus = /Unexpected server response: (\d{3})/.exec(message)?.[1];
+    if (httpStatus) return statusError(Number(httpStatus), '', what);
+    if (code === 'ETIMEDOUT') return new UpstreamTimeoutError(`${what}: connection timed out`, { cause: error });
+    return new ServiceUnavailableError(`${what}: connection failed${typeof code === 'string' ? ` (${code})` : ''}: ${message}`, { cause: error });
+  }
+}
+
+/** Maps a non-2xx answer to the error classes the state machine retries (409, 429, 5xx) or reports. */
+function statusError(status: number, text: string, what: string): Error {
+  const detail = statusMessage(text);
+  const message = `${what} failed (${status}${detail ? `: ${detail}` : ''})`;
+  if (status === 409) return new ConflictError(message);
+  if (status === 429) return new ThrottledError(message);
+  if (status >= 500) return new ServiceUnavailableError(message);
+  return new UpstreamError(message);
+}
+
+/** The Kubernetes Status message, shortened; object data never appears in Status messages of these calls. */
+function statusMessage(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { kind?: unknown; message?: unknown };
+    if (parsed.kind === 'Status' && typeof parsed.message === 'string') return parsed.message.slice(0, 200);
+  } catch {
+    // not JSON: no detail
+  }
+  return '';
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new UpstreamError(`${what} returned a body that is not JSON`, { cause: error });
+  }
+}
+
+function configMapSnapshot(body: unknown, what: string): ConfigMapSnapshot {
+  const object = body as { data?: unknown; metadata?: { resourceVersion?: unknown } };
+  const resourceVersion = object.metadata?.resourceVersion;
+  if (typeof resourceVersion !== 'string' || resourceVersion === '') throw new UpstreamError(`${what} has no metadata.resourceVersion`);
+  const data: Record<string, string> = {};
+  if (object.data && typeof object.data === 'object') {
+    for (const [key, value] of Object.entries(object.data)) if (typeof value === 'string') data[key] = value;
+  }
+  return { data, resourceVersion };
+}
+
+interface PodObject {
+  metadata: { name: string; deletionTimestamp?: string };
+  spec?: { containers?: Array<{ name: string }> };
+  status?: { phase?: string; conditions?: Array<{ type?: string; status?: string }> };
+}
+
+function isReadyPod(value: unknown): value is PodObject {
+  const pod = value as PodObject;
+  if (typeof pod?.metadata?.name !== 'string' || pod.metadata.deletionTimestamp) return false;
+  if (pod.status?.phase !== 'Running') return false;
+  return (pod.status.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True');
+}
+
+function exitCodeOf(status: V1Status): { exitCode: number; failure?: string } {
+  if (status.status === 'Success') return { exitCode: 0 };
+  const cause = status.details?.causes?.find((item) => item.reason === 'ExitCode');
+  const code = cause?.message === undefined ? Number.NaN : Number.parseInt(cause.message, 10);
+  if (status.reason === 'NonZeroExitCode' && Number.isInteger(code)) return { exitCode: code };
+  return { exitCode: -1, failure: (status.message ?? status.reason ?? 'exec failed').slice(0, 200) };
+}
+
+/** ws reports connection failures as an ErrorEvent whose `error` is the real Error (with its TLS code). */
+function unwrapSocketError(error: unknown): unknown {
+  const inner = (error as { error?: unknown } | null)?.error;
+  return inner instanceof Error ? inner : error;
+}
+
+function assertHttps(server: string): void {
+  if (!/^https:\/\//.test(server)) throw new UpstreamError(`Kubernetes API server must be an https URL, got ${JSON.stringify(server).slice(0, 80)}`);
+}
+
+function seg(value: string): string {
+  return encodeURIComponent(value);
+}
+
+class TextCollector extends Writable {
+  readonly #chunks: Buffer[] = [];
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    callback();
+  }
+  text(): string {
+    return Buffer.concat(this.#chunks).toString('utf8');
+  }
+}
