@@ -5,6 +5,7 @@
  */
 import { decide, type Decision } from '../core/decision.ts';
 import { UpstreamTimeoutError, WriterNotVerifiedError } from '../core/errors.ts';
+import { nowMs } from './clock.ts';
 import type { LocalEnvironment } from './environment.ts';
 import { LocalPostgres, LOCAL_HOST, SUPERUSER, sleep } from './postgres.ts';
 import { runCommand } from './process.ts';
@@ -16,10 +17,6 @@ export interface StepOutcome<Detail = Record<string, never>> {
   readonly endedAt: number;
   readonly durationMs: number;
   readonly detail: Detail;
-}
-
-export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 async function timed<Detail>(run: () => Promise<{ decision: Decision; detail: Detail }>): Promise<StepOutcome<Detail>> {

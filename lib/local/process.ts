@@ -62,7 +62,9 @@ export class ManagedProcess {
     });
     const unregister = registry.register({
       name: this.name,
-      run: () => this.stop(),
+      run: async () => {
+        await this.stop();
+      },
       runSync: () => this.#killNow(),
     });
     void this.exited.then(unregister);

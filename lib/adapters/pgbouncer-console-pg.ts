@@ -1,0 +1,145 @@
+/**
+ * PgBouncerConsole over the PostgreSQL protocol with `pg`, for local PgBouncer processes (drill,
+ * integration tests). The admin console speaks only the simple query protocol, so every command is
+ * `client.query(text)` without parameters; names are checked against a strict alias pattern first.
+ */
+import pg from 'pg';
+import { InvalidInputError, ServiceUnavailableError, UpstreamError } from '../core/errors.ts';
+import type { PgBouncerConsole, PgBouncerDatabaseRow, PoolMode } from '../core/pgbouncer-console.ts';
+
+const ALIAS = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
+const POOL_MODES: readonly string[] = ['session', 'transaction', 'statement'];
+const ALREADY_PAUSED = /already (suspended\/)?paused/i;
+const NOT_PAUSED = /not paused/i;
+
+export interface PgBouncerConsoleOptions {
+  readonly host: string;
+  readonly port: number;
+  /** A user listed in PgBouncer's `admin_users`. */
+  readonly user: string;
+  /** Only when the console's auth_type needs one; never logged. */
+  readonly password?: string;
+  readonly connectTimeoutMs?: number;
+}
+
+interface RawDatabaseRow {
+  name: string;
+  host: string | null;
+  port: number | string;
+  database: string;
+  pool_mode: string | null;
+  paused: number | string;
+}
+
+export class PgPgBouncerConsole implements PgBouncerConsole {
+  readonly #options: PgBouncerConsoleOptions;
+  /** Commands other than PAUSE. */
+  #main: Promise<pg.Client> | undefined;
+  /**
+   * PAUSE blocks its connection until every server connection is released; it runs on its own connection
+   * so RESUME (e.g. after the caller's bound ran out) can still be sent on the main one.
+   */
+  #pauser: Promise<pg.Client> | undefined;
+
+  constructor(options: PgBouncerConsoleOptions) {
+    this.#options = options;
+  }
+
+  async pause(database: string): Promise<void> {
+    const alias = checkedAlias(database);
+    this.#pauser ??= this.#connect();
+    await this.#run(this.#pauser, `PAUSE ${alias}`, ALREADY_PAUSED);
+  }
+
+  async resume(database: string): Promise<void> {
+    const alias = checkedAlias(database);
+    this.#main ??= this.#connect();
+    await this.#run(this.#main, `RESUME ${alias}`, NOT_PAUSED);
+  }
+
+  async reload(): Promise<void> {
+    this.#main ??= this.#connect();
+    await this.#run(this.#main, 'RELOAD');
+  }
+
+  async showDatabases(): Promise<PgBouncerDatabaseRow[]> {
+    this.#main ??= this.#connect();
+    const result = await this.#run(this.#main, 'SHOW DATABASES');
+    return (result?.rows as RawDatabaseRow[] | undefined ?? []).map(parseDatabaseRow);
+  }
+
+  async close(): Promise<void> {
+    const clients = [this.#main, this.#pauser];
+    this.#main = undefined;
+    this.#pauser = undefined;
+    await Promise.all(
+      clients.map(async (pending) => {
+        const client = await pending?.catch(() => undefined);
+        await client?.end().catch(() => undefined);
+      }),
+    );
+  }
+
+  async #connect(): Promise<pg.Client> {
+    const client = new pg.Client({
+      host: this.#options.host,
+      port: this.#options.port,
+      user: this.#options.user,
+      password: this.#options.password,
+      database: 'pgbouncer',
+      connectionTimeoutMillis: this.#options.connectTimeoutMs ?? 5_000,
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (error) {
+      throw new ServiceUnavailableError(`cannot reach the PgBouncer admin console at ${this.#options.host}:${this.#options.port}: ${messageOf(error)}`, { cause: error });
+    }
+    return client;
+  }
+
+  /** Runs one admin command; `tolerated` matches an error that means "already in the wanted state". */
+  async #run(pending: Promise<pg.Client>, command: string, tolerated?: RegExp): Promise<pg.QueryResult | undefined> {
+    let client: pg.Client;
+    try {
+      client = await pending;
+    } catch (error) {
+      // Forget the failed connection so the next command reconnects.
+      if (this.#main === pending) this.#main = undefined;
+      if (this.#pauser === pending) this.#pauser = undefined;
+      throw error;
+    }
+    try {
+      return await client.query(command);
+    } catch (error) {
+      if (tolerated && tolerated.test(messageOf(error))) return undefined;
+      if (error instanceof Error && 'severity' in error) {
+        throw new UpstreamError(`PgBouncer refused ${command.split(' ')[0]}: ${messageOf(error)}`, { cause: error });
+      }
+      if (this.#main === pending) this.#main = undefined;
+      if (this.#pauser === pending) this.#pauser = undefined;
+      throw new ServiceUnavailableError(`PgBouncer admin console connection failed during ${command.split(' ')[0]}: ${messageOf(error)}`, { cause: error });
+    }
+  }
+}
+
+function checkedAlias(database: string): string {
+  if (!ALIAS.test(database)) throw new InvalidInputError('database alias must be a plain identifier');
+  return database;
+}
+
+export function parseDatabaseRow(row: RawDatabaseRow): PgBouncerDatabaseRow {
+  const mode = row.pool_mode ?? '';
+  return {
+    name: row.name,
+    host: row.host === '' ? null : row.host,
+    port: Number(row.port),
+    database: row.database,
+    poolMode: POOL_MODES.includes(mode) ? (mode as PoolMode) : null,
+    paused: Number(row.paused) === 1,
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
