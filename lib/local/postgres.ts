@@ -97,6 +97,10 @@ export class LocalPostgres {
     return this.#process?.running ?? false;
   }
 
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
   /** libpq keyword/value connection string (no password: trust auth on 127.0.0.1). */
   conninfo(applicationName: string): string {
     return `host=${LOCAL_HOST} port=${this.port} user=${SUPERUSER} dbname=postgres application_name=${applicationName}`;
