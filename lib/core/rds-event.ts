@@ -144,7 +144,7 @@ export function planIntake(raw: unknown, config: Config): IntakePlan {
     const problems = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
     return {
       outcome: IntakeOutcome.Rejected,
-      decision: decide(INTAKE_STEP, IntakeOutcome.Rejected, `not a valid RDS DB Cluster Event: ${problems.join('; ')}`),
+      decision: decide(INTAKE_STEP, IntakeOutcome.Rejected, `not a valid RDS DB Cluster Event: ${summarize(problems)}`),
       metrics: [{ name: MetricName.MalformedEvents, value: 1, dimensions: clusterDimension }],
       logFields: { problems },
     };
@@ -158,7 +158,7 @@ export function planIntake(raw: unknown, config: Config): IntakePlan {
     eventId,
     eventTime: event.time,
     sourceArn: sourceArn ?? '(none)',
-    message: event.detail.Message ?? '',
+    rdsMessage: event.detail.Message ?? '',
   };
   if (!sourceArn) {
     return {
@@ -207,6 +207,14 @@ export function planIntake(raw: unknown, config: Config): IntakePlan {
     metrics: [{ name: MetricName.IgnoredEvents, value: 1, dimensions: eventDimensions }],
     logFields,
   };
+}
+
+const MAX_PROBLEMS_IN_REASON = 3;
+
+function summarize(problems: readonly string[]): string {
+  const shown = problems.slice(0, MAX_PROBLEMS_IN_REASON).join('; ');
+  const more = problems.length - MAX_PROBLEMS_IN_REASON;
+  return more > 0 ? `${shown}; and ${more} more` : shown;
 }
 
 function isOneOf(eventId: string, ids: readonly RdsEventId[]): boolean {
