@@ -1,0 +1,185 @@
+/**
+ * `aurora-failover plan`: the reconcile Plan step run on files instead of AWS, for previews and support
+ * cases. Reads the config, a topology snapshot (see lib/core/topology-snapshot.ts), each pooler
+ * target's current pgbouncer.ini and optionally the traffic weights; prints the plan as JSON on stdout.
+ * Exit 0 with the plan; exit 2 with a message on stderr (and nothing on stdout) when the input is
+ * invalid, the topology is not stable or a target cannot be planned.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { loadConfigFile } from '../adapters/config-file.ts';
+import { regionConfig, type Config, type RegionConfig } from '../core/config.ts';
+import { FatalErrorName, InvalidInputError, TransientErrorName, describeError } from '../core/errors.ts';
+import { readAliasEndpoints, redactSecrets, setAliasEndpoints } from '../core/pgbouncer-ini.ts';
+import { planReconcile } from '../core/plan.ts';
+import { endpointPinsFromConfig } from '../core/topology.ts';
+import { topologyFromSnapshot } from '../core/topology-snapshot.ts';
+import { TrafficKind, type PoolerTargetState, type TrafficTargetState } from '../core/types.ts';
+import { parseOptions, requireOption } from './args.ts';
+
+export const PLAN_USAGE = `usage: aurora-failover plan --config <file> --topology <file> --pooler-ini [<target>=]<file>... [--region <region>] [--traffic <file>] [--reveal-secrets]
+
+  --config          deployment config (YAML or JSON), e.g. config/example.yml
+  --topology        { "describeGlobalClusters": <aws rds describe-global-clusters output>,
+                      "describeDBClusters": [<aws rds describe-db-clusters output>, one per member region] }
+  --pooler-ini      the current pgbouncer.ini: one file for every target of the region, or
+                    <target>=<file> per target (repeatable; a plain <file> covers the targets not named)
+  --region          the region whose pooler targets are planned; default: the first region in the
+                    config that has pooler targets
+  --traffic         JSON array of current weights: [{ "kind": "global-accelerator"|"route53",
+                    "region", "resource", "weight" }]; without it no traffic change is planned
+  --reveal-secrets  print password values in the new pgbouncer.ini (redacted as **** by default)
+`;
+
+const trafficFileSchema = z.array(
+  z.strictObject({
+    kind: z.enum([TrafficKind.GlobalAccelerator, TrafficKind.Route53]),
+    region: z.string().min(1),
+    resource: z.string().min(1),
+    weight: z.number().int().min(0).max(255),
+  }),
+);
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const processIo: CliIo = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) };
+
+export async function runPlanCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  try {
+    const output = await buildPlanOutput(argv);
+    if (output === 'help') {
+      io.stdout(PLAN_USAGE);
+      return 0;
+    }
+    io.stdout(`${JSON.stringify(output, null, 2)}\n`);
+    return 0;
+  } catch (error) {
+    io.stderr(`aurora-failover plan: ${describeError(error)}\n`);
+    // Our named errors are about the input or the world: 2. Anything else is a bug: 1.
+    return isNamedError(error) ? 2 : 1;
+  }
+}
+
+interface PlanOutput {
+  poolers: Array<{ target: string; changes: Array<{ alias: string; from: { host: string; port: number } | null; to: { host: string; port: number } }>; ini: string }>;
+  traffic: Array<{ kind: string; region: string; resource: string; from: number; to: number }>;
+  decisions: Array<{ step: string; decision: string; reason: string }>;
+}
+
+async function buildPlanOutput(argv: readonly string[]): Promise<PlanOutput | 'help'> {
+  const options = parseOptions(argv, {
+    config: { type: 'string' },
+    topology: { type: 'string' },
+    'pooler-ini': { type: 'string', multiple: true },
+    region: { type: 'string' },
+    traffic: { type: 'string' },
+    'reveal-secrets': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (options.help) return 'help';
+  const configPath = requireOption(options.config, '--config');
+  const topologyPath = requireOption(options.topology, '--topology');
+  if (!options['pooler-ini']?.length) throw new InvalidInputError('--pooler-ini is required');
+
+  const config = await loadConfigFile(configPath);
+  const region = options.region ?? defaultRegion(config);
+  const section = regionConfig(config, region);
+  const topology = topologyFromSnapshot(await readJson(topologyPath, '--topology'), config.globalClusterId, new Date().toISOString(), endpointPinsFromConfig(config));
+  const inis = await readPoolerInis(section, options['pooler-ini']);
+  const trafficStates = options.traffic ? parseTrafficFile(await readJson(options.traffic, '--traffic'), options.traffic) : [];
+
+  const poolerStates: PoolerTargetState[] = section.poolers.map((target) => {
+    const ini = inis.get(target.name) as string;
+    return {
+      target: target.name,
+      region,
+      reloadStrategy: target.reloadStrategy,
+      aliases: readAliasEndpoints(ini, [target.aliases.write, target.aliases.read]),
+      version: createHash('sha256').update(ini).digest('hex').slice(0, 16),
+    };
+  });
+
+  const plan = planReconcile({ topology, region, config, poolerStates, trafficStates });
+
+  const poolers = plan.poolers.map((pooler) => {
+    if (pooler.decision.decision === 'refuse') throw new InvalidInputError(`${pooler.target}: ${pooler.decision.reason}`);
+    const ini = inis.get(pooler.target) as string;
+    const newIni = pooler.changes.length > 0 ? setAliasEndpoints(ini, pooler.changes.map((change) => ({ alias: change.alias, endpoint: change.to }))) : ini;
+    return {
+      target: pooler.target,
+      changes: pooler.changes.map((change) => ({ alias: change.alias, from: change.from, to: change.to })),
+      ini: options['reveal-secrets'] ? newIni : redactSecrets(newIni),
+    };
+  });
+  return {
+    poolers,
+    traffic: plan.traffic.changes.map((change) => ({ kind: change.kind, region: change.region, resource: change.resource, from: change.from, to: change.to })),
+    decisions: plan.decisions.map((decision) => ({ step: decision.step, decision: decision.decision, reason: decision.reason })),
+  };
+}
+
+/** The first region (in config order) that has pooler targets: the one a preview is usually about. */
+function defaultRegion(config: Config): string {
+  const region = Object.entries(config.regions).find(([, section]) => section.poolers.length > 0)?.[0];
+  if (!region) throw new InvalidInputError('no region in the config has pooler targets; nothing to plan');
+  return region;
+}
+
+/** Maps every target of the region to its ini text; `<target>=<file>` wins over a plain `<file>`. */
+async function readPoolerInis(section: RegionConfig, values: readonly string[]): Promise<Map<string, string>> {
+  const targetNames = section.poolers.map((target) => target.name);
+  const perTarget = new Map<string, string>();
+  let shared: string | undefined;
+  for (const value of values) {
+    const match = /^([a-z0-9][-a-z0-9]*)=(.+)$/.exec(value);
+    if (match) {
+      const [, name = '', path = ''] = match;
+      if (!targetNames.includes(name)) throw new InvalidInputError(`--pooler-ini names target ${name}, which is not a pooler target of this region (${targetNames.join(', ') || 'none'})`);
+      if (perTarget.has(name)) throw new InvalidInputError(`--pooler-ini gives target ${name} twice`);
+      perTarget.set(name, path);
+    } else {
+      if (shared !== undefined) throw new InvalidInputError('--pooler-ini without a target name may be given once');
+      shared = value;
+    }
+  }
+  const inis = new Map<string, string>();
+  for (const name of targetNames) {
+    const path = perTarget.get(name) ?? shared;
+    if (path === undefined) throw new InvalidInputError(`no --pooler-ini for target ${name}`);
+    inis.set(name, await readText(path, '--pooler-ini'));
+  }
+  return inis;
+}
+
+function parseTrafficFile(raw: unknown, path: string): TrafficTargetState[] {
+  const parsed = trafficFileSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  throw new InvalidInputError(`${path} is not a traffic weights file: ${problems.join('; ')}`);
+}
+
+async function readText(path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InvalidInputError(`cannot read ${flag} file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+  }
+}
+
+async function readJson(path: string, flag: string): Promise<unknown> {
+  const text = await readText(path, flag);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidInputError(`${flag} file ${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+const NAMED_ERRORS = new Set<string>([...Object.values(FatalErrorName), ...Object.values(TransientErrorName)]);
+function isNamedError(error: unknown): boolean {
+  return error instanceof Error && NAMED_ERRORS.has(error.name);
+}
