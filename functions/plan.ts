@@ -1,6 +1,5 @@
-/** Reconcile state machine Task `Plan`: see lib/workflow/reconcile.ts. */
-import { createStepHandler } from '../lib/workflow/step-handler.ts';
-import { reconcileSteps } from '../lib/workflow/reconcile-steps.ts';
-import { awsWorld } from '../lib/workflow/aws-world.ts';
+/** Workflow task `plan` (statemachines/*.asl.json): the step lives in lib/workflow. */
+import { lambdaStepHandler } from '../lib/workflow/lambda-step.ts';
+import { workflowFunctions } from '../lib/workflow/workflow-tasks.ts';
 
-export const handler = createStepHandler('plan', reconcileSteps.Plan, awsWorld);
+export const handler = lambdaStepHandler('plan', workflowFunctions['plan']);

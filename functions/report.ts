@@ -1,6 +1,5 @@
-/** Reconcile state machine Task `Report`: see lib/workflow/reconcile.ts. */
-import { createStepHandler } from '../lib/workflow/step-handler.ts';
-import { reconcileSteps } from '../lib/workflow/reconcile-steps.ts';
-import { awsWorld } from '../lib/workflow/aws-world.ts';
+/** Workflow task `report` (statemachines/*.asl.json): the step lives in lib/workflow. */
+import { lambdaStepHandler } from '../lib/workflow/lambda-step.ts';
+import { workflowFunctions } from '../lib/workflow/workflow-tasks.ts';
 
-export const handler = createStepHandler('report', reconcileSteps.Report, awsWorld);
+export const handler = lambdaStepHandler('report', workflowFunctions['report']);

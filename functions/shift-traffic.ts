@@ -1,6 +1,5 @@
-/** Reconcile state machine Task `ShiftTraffic`: see lib/workflow/reconcile.ts. */
-import { createStepHandler } from '../lib/workflow/step-handler.ts';
-import { reconcileSteps } from '../lib/workflow/reconcile-steps.ts';
-import { awsWorld } from '../lib/workflow/aws-world.ts';
+/** Workflow task `shift-traffic` (statemachines/*.asl.json): the step lives in lib/workflow. */
+import { lambdaStepHandler } from '../lib/workflow/lambda-step.ts';
+import { workflowFunctions } from '../lib/workflow/workflow-tasks.ts';
 
-export const handler = createStepHandler('shift-traffic', reconcileSteps.ShiftTraffic, awsWorld);
+export const handler = lambdaStepHandler('shift-traffic', workflowFunctions['shift-traffic']);

@@ -1,6 +1,5 @@
-/** Reconcile state machine Task `VerifyWriter`: see lib/workflow/reconcile.ts. */
-import { createStepHandler } from '../lib/workflow/step-handler.ts';
-import { reconcileSteps } from '../lib/workflow/reconcile-steps.ts';
-import { awsWorld } from '../lib/workflow/aws-world.ts';
+/** Workflow task `verify-writer` (statemachines/*.asl.json): the step lives in lib/workflow. */
+import { lambdaStepHandler } from '../lib/workflow/lambda-step.ts';
+import { workflowFunctions } from '../lib/workflow/workflow-tasks.ts';
 
-export const handler = createStepHandler('verify-writer', reconcileSteps.VerifyWriter, awsWorld);
+export const handler = lambdaStepHandler('verify-writer', workflowFunctions['verify-writer']);

@@ -4,6 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { createStepHandler, silentLogger, type StepLogger, type StepRun } from './step-handler.ts';
+import { functionOfResource, workflowFunctions } from './workflow-tasks.ts';
+import type { World } from './world.ts';
 
 export type LocalTaskHandler = (input: unknown) => Promise<unknown>;
 
@@ -73,4 +76,41 @@ export async function runLocally(options: LocalExecutionOptions): Promise<LocalE
 
 function roundTrip(value: unknown): unknown {
   return value === undefined ? null : JSON.parse(JSON.stringify(value));
+}
+
+/**
+ * Handlers for every Task state of a definition whose Resource is a placeholder function ARN, each
+ * running the real step against `world`. `extra` adds handlers for other Task states (service
+ * integrations such as the nested reconcile run) or replaces one.
+ */
+export function localTasksFor(
+  definition: StateMachineDefinition,
+  world: World,
+  extra: Readonly<Record<string, LocalTaskHandler>> = {},
+  logger: StepLogger = silentLogger,
+): Record<string, LocalTaskHandler> {
+  const tasks: Record<string, LocalTaskHandler> = {};
+  for (const [stateName, state] of allStates(definition)) {
+    if (state.Type !== 'Task' || typeof state.Resource !== 'string') continue;
+    const fn = functionOfResource(state.Resource);
+    if (fn) tasks[stateName] = createStepHandler(fn, workflowFunctions[fn] as StepRun<unknown, unknown>, async () => world, logger);
+  }
+  return { ...tasks, ...extra };
+}
+
+interface AnyState {
+  readonly Type: string;
+  readonly Resource?: unknown;
+  readonly ItemProcessor?: { readonly States: Record<string, AnyState> };
+  readonly Iterator?: { readonly States: Record<string, AnyState> };
+  readonly Branches?: ReadonlyArray<{ readonly States: Record<string, AnyState> }>;
+}
+
+function* allStates(definition: { readonly States: Record<string, AnyState> } | StateMachineDefinition): Generator<[string, AnyState]> {
+  for (const [name, state] of Object.entries((definition as { States: Record<string, AnyState> }).States)) {
+    yield [name, state];
+    const nested = state.ItemProcessor ?? state.Iterator;
+    if (nested) yield* allStates(nested);
+    for (const branch of state.Branches ?? []) yield* allStates(branch);
+  }
 }

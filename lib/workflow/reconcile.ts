@@ -11,7 +11,8 @@ import { describeError, InvalidInputError, TargetFailedError } from '../core/err
 import { MetricName, type MetricDatum } from '../core/metrics.ts';
 import { Trigger } from '../core/constants.ts';
 import type { Endpoint } from '../core/endpoint.ts';
-import type { PoolerApplyResult, PoolerPlan, Topology, TrafficChange, TrafficPlan, TrafficTargetState } from '../core/types.ts';
+import type { PoolerTargetConfig } from '../core/config.ts';
+import type { PoolerApplyResult, PoolerPlan, PoolerTargetAdapter, Topology, TrafficChange, TrafficPlan, TrafficTargetState } from '../core/types.ts';
 import type { World } from './world.ts';
 
 export interface ReconcileEventRef {
@@ -132,24 +133,26 @@ export interface PlanResult {
 export async function planStep(world: World, input: PlanInput): Promise<PlanResult> {
   const verdict = assessStability(input.topology);
   if (!verdict.writer) throw new InvalidInputError(`Plan needs a stable topology: ${verdict.reason}`);
-  const desired = desiredPoolerEndpoints(input.topology, world.region);
-  const decisions: Decision[] = [desired.decision];
-  const targetConfigs = new Map((world.config.regions[world.region]?.poolers ?? []).map((target) => [target.name, target]));
+  const decisions: Decision[] = [];
+  // Desired endpoints depend on the target's region (reads stay local), so compute them per region.
+  const desiredByRegion = new Map<string, ReturnType<typeof desiredPoolerEndpoints>>();
+  const desiredFor = (region: string) => {
+    let desired = desiredByRegion.get(region);
+    if (!desired) {
+      desired = desiredPoolerEndpoints(input.topology, region);
+      desiredByRegion.set(region, desired);
+      decisions.push(desired.decision);
+    }
+    return desired;
+  };
 
-  const poolers = await Promise.all(
-    world.poolerTargets().map(async (adapter): Promise<PoolerWorkItem> => {
-      const targetConfig = targetConfigs.get(adapter.target);
-      if (!targetConfig) throw new InvalidInputError(`pooler target ${adapter.target} is not in this region's config`);
-      const want = { write: desired.write, read: desired.read };
-      try {
-        const plan = planPooler(targetConfig, await adapter.observe(), want);
-        return { target: adapter.target, desired: want, plan, decision: plan.decision };
-      } catch (error) {
-        const decision = decide(`pooler:${adapter.target}`, 'observe-again', `could not read its config now (${describeError(error)}); ApplyPooler reads it again`);
-        return { target: adapter.target, desired: want, plan: null, decision };
-      }
-    }),
-  );
+  const poolers: PoolerWorkItem[] = [];
+  for (const adapter of world.poolerTargets()) {
+    const targetConfig = findTargetConfig(world, adapter.target);
+    const desired = desiredFor(adapter.region);
+    const want = { write: desired.write, read: desired.read };
+    poolers.push(await planOneTarget(adapter, targetConfig, want));
+  }
   decisions.push(...poolers.map((item) => item.decision));
 
   let traffic: TrafficPlan | null = null;
@@ -171,9 +174,8 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
 
 export async function applyPoolerStep(world: World, item: PoolerWorkItem): Promise<PoolerApplyResult> {
   const adapter = world.poolerTargets().find((candidate) => candidate.target === item.target);
-  if (!adapter) throw new InvalidInputError(`pooler target ${item.target} is not configured in ${world.region}`);
-  const targetConfig = world.config.regions[world.region]?.poolers.find((target) => target.name === item.target);
-  if (!targetConfig) throw new InvalidInputError(`pooler target ${item.target} is not in this region's config`);
+  if (!adapter) throw new InvalidInputError(`pooler target ${item.target} is not managed by this stack (${world.region})`);
+  const targetConfig = findTargetConfig(world, item.target);
   const plan = item.plan ?? planPooler(targetConfig, await adapter.observe(), item.desired);
   const result = await adapter.apply(plan);
   const metrics: MetricDatum[] = [{ name: MetricName.TargetRepointTime, value: result.durationMs, dimensions: { Target: item.target } }];
@@ -228,6 +230,24 @@ export async function shiftTrafficStep(world: World, input: ShiftTrafficInput): 
     decision: decide('shift-traffic', 'applied', `${plan.changes.length} weight change(s) applied in ${durationMs} ms`),
     decisions,
   };
+}
+
+async function planOneTarget(adapter: PoolerTargetAdapter, targetConfig: PoolerTargetConfig, want: PoolerWorkItem['desired']): Promise<PoolerWorkItem> {
+  try {
+    const plan = planPooler(targetConfig, await adapter.observe(), want);
+    return { target: adapter.target, desired: want, plan, decision: plan.decision };
+  } catch (error) {
+    const decision = decide(`pooler:${adapter.target}`, 'observe-again', `could not read its config now (${describeError(error)}); ApplyPooler reads it again`);
+    return { target: adapter.target, desired: want, plan: null, decision };
+  }
+}
+
+function findTargetConfig(world: World, target: string): PoolerTargetConfig {
+  for (const section of Object.values(world.config.regions)) {
+    const found = section.poolers.find((candidate) => candidate.name === target);
+    if (found) return found;
+  }
+  throw new InvalidInputError(`pooler target ${target} is not in the config`);
 }
 
 async function observeTraffic(world: World): Promise<TrafficTargetState[]> {
@@ -388,7 +408,8 @@ export async function resumePoolersStep(world: World): Promise<ResumeResult> {
 }
 
 export interface FailureInput {
-  readonly input: ReconcileInput;
+  /** The execution input: a reconcile input, or a switchover's console input (no trigger: manual). */
+  readonly input: { readonly trigger?: Trigger } | null;
   readonly state: ReconcileState;
 }
 
@@ -402,7 +423,7 @@ export async function reportFailureStep(world: World, { input: runInput, state }
   const input = { input: runInput, error: state.error ?? {}, resumed: state.resumed };
   const error = input.error.Error ?? 'UnknownError';
   const cause = sanitizeCause(input.error.Cause ?? 'no cause recorded');
-  await world.emitMetrics([{ name: MetricName.RunsFailed, value: 1, dimensions: { Trigger: input.input.trigger } }]);
+  await world.emitMetrics([{ name: MetricName.RunsFailed, value: 1, dimensions: { Trigger: input.input?.trigger ?? Trigger.Manual } }]);
   const failure = decide('report-failure', 'failed', `${error}: ${cause}`);
   const notified = await world.notify({ subject: `failed: ${world.config.globalClusterId} in ${world.region}`, summary: { error, cause, resumed: input.resumed?.decisions ?? [] } });
   return { error, cause, decisions: [...(input.resumed?.decisions ?? []), failure, notified] };

@@ -1,25 +1,21 @@
 /**
- * Turns a workflow step (World + input -> output) into a Lambda handler: lazily builds the World once per
- * container, logs the step's decision once, and lets named errors propagate so the state machine's
- * Retry/Catch see their names. Tests and the local drill call `createHandler(world)` with their own World.
+ * Turns a workflow step (World + input -> output) into a handler: lazily builds the World once per
+ * container, logs the step's decisions once, and lets named errors propagate so the state machine's
+ * Retry/Catch see their names. The local drill and tests call `createStepHandler` with their own World;
+ * Lambdas use `lambdaStepHandler`, which adds Powertools logging with the execution name as correlation id.
  */
 import type { Decision } from '../core/decision.ts';
 import { describeError } from '../core/errors.ts';
 import type { World } from './world.ts';
 
 export interface StepLogger {
-  info(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
 }
 
 export type StepRun<I, O> = (world: World, input: I) => Promise<O>;
 
-export interface StepHandlerOptions {
-  readonly logger?: StepLogger;
-}
-
-export function createStepHandler<I, O>(step: string, run: StepRun<I, O>, worldProvider: () => Promise<World>, options: StepHandlerOptions = {}) {
-  const logger = options.logger ?? consoleLogger;
+export function createStepHandler<I, O>(step: string, run: StepRun<I, O>, worldProvider: () => Promise<World>, logger: StepLogger = jsonLineLogger) {
   let world: Promise<World> | undefined;
   return async (input: I): Promise<O> => {
     world ??= worldProvider().catch((error: unknown) => {
@@ -44,7 +40,11 @@ function decisionsOf(output: unknown): Decision[] {
   return record.decision ? [record.decision] : [];
 }
 
-const consoleLogger: StepLogger = {
-  info: (message, extra) => console.log(JSON.stringify({ level: 'INFO', message, ...extra })),
-  error: (message, extra) => console.error(JSON.stringify({ level: 'ERROR', message, ...extra })),
+/** One JSON object per line, like the Lambda logs, for local runs that have no Powertools logger. */
+export const jsonLineLogger: StepLogger = {
+  info: (message, ...extra) => console.log(JSON.stringify(Object.assign({ level: 'INFO', message }, ...extra))),
+  error: (message, ...extra) => console.error(JSON.stringify(Object.assign({ level: 'ERROR', message }, ...extra))),
 };
+
+/** A logger that drops everything (the drill prints its own progress). */
+export const silentLogger: StepLogger = { info: () => undefined, error: () => undefined };

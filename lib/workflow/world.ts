@@ -6,6 +6,9 @@ import type { Config } from '../core/config.ts';
 import type { Decision } from '../core/decision.ts';
 import type { MetricDatum } from '../core/metrics.ts';
 import type { PoolerTargetAdapter, Topology, TopologyMember, TrafficAdapter } from '../core/types.ts';
+import type { RpoLagReading } from '../core/preflight.ts';
+import type { SwitchoverTarget } from '../core/switchover-input.ts';
+import type { RunningExecution } from '../core/run-lock.ts';
 
 export interface WriterCheck {
   readonly ok: boolean;
@@ -15,6 +18,29 @@ export interface WriterCheck {
 export interface RunSummaryNotification {
   readonly subject: string;
   readonly summary: unknown;
+}
+
+export interface SwitchRequest {
+  readonly mode: 'switchover' | 'failover';
+  readonly globalClusterId: string;
+  readonly target: SwitchoverTarget;
+  /** The current writer's region (SwitchoverGlobalCluster is called there). */
+  readonly currentWriterRegion: string;
+}
+
+/** What a manual switchover or failover needs beyond reconcile. */
+export interface SwitchoverPorts {
+  /** AuroraGlobalDBRPOLag of the target (a secondary), read in its own region. */
+  readRpoLag(target: SwitchoverTarget): Promise<RpoLagReading>;
+  /** Whether a region's RDS API answers at all (the old primary's, before a failover). */
+  probeRegion(region: string): Promise<{ readonly reachable: boolean; readonly reason: string }>;
+  /** Asks RDS to move the writer; returns once the request is accepted. */
+  startSwitch(request: SwitchRequest): Promise<Decision>;
+}
+
+export interface RunRegistry {
+  /** Every RUNNING execution of this stack's reconcile and switchover state machines (maybe the caller's own). */
+  listRunning(): Promise<RunningExecution[]>;
 }
 
 export interface World {
@@ -32,4 +58,6 @@ export interface World {
   notify(notification: RunSummaryNotification): Promise<Decision>;
   /** Milliseconds since the epoch; injectable for tests. */
   now(): number;
+  readonly switchover: SwitchoverPorts;
+  readonly runs: RunRegistry;
 }

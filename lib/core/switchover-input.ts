@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { InvalidInputError } from './errors.ts';
+import { parseWithSchema } from './workflow-input.ts';
+import type { Config } from './config.ts';
+
+/** The switchover state machine's console input (README: "Planned switchover and failback"). */
+export const switchoverInputSchema = z
+  .strictObject({
+    globalClusterId: z.string().min(1),
+    targetRegion: z.string().min(1).optional(),
+    targetDbClusterArn: z.string().min(1).optional(),
+    mode: z.enum(['switchover', 'failover']).default('switchover'),
+    acceptDataLoss: z.boolean().optional(),
+    maxRpoLagMs: z.number().int().min(0).optional(),
+    pausePoolers: z.boolean().default(true),
+    dryRun: z.boolean().default(false),
+  })
+  .refine((input) => (input.targetRegion === undefined) !== (input.targetDbClusterArn === undefined), {
+    message: 'give exactly one of targetRegion or targetDbClusterArn',
+    path: ['targetRegion'],
+  });
+
+export type SwitchoverInput = z.infer<typeof switchoverInputSchema>;
+
+export interface SwitchoverTarget {
+  readonly region: string;
+  readonly dbClusterArn: string;
+}
+
+/**
+ * Validates the console input against the config: the cluster must be ours and the target a configured
+ * member. An unknown region or ARN is named in the error, listing what is configured.
+ */
+export function parseSwitchoverInput(raw: unknown, config: Config): { input: SwitchoverInput; target: SwitchoverTarget } {
+  const input = parseWithSchema(switchoverInputSchema, raw, 'switchover input');
+  if (input.globalClusterId !== config.globalClusterId) {
+    throw new InvalidInputError(`globalClusterId ${JSON.stringify(input.globalClusterId)} is not the configured global cluster ${config.globalClusterId}`);
+  }
+  const members = Object.entries(config.regions).map(([region, section]) => ({ region, dbClusterArn: section.dbClusterArn }));
+  const target = input.targetRegion
+    ? members.find((member) => member.region === input.targetRegion)
+    : members.find((member) => member.dbClusterArn === input.targetDbClusterArn);
+  if (!target) {
+    const field = input.targetRegion ? `targetRegion ${JSON.stringify(input.targetRegion)}` : `targetDbClusterArn ${JSON.stringify(input.targetDbClusterArn)}`;
+    throw new InvalidInputError(`${field} is not a configured member of ${config.globalClusterId} (configured: ${members.map((member) => `${member.region} = ${member.dbClusterArn}`).join(', ')})`);
+  }
+  return { input, target };
+}

@@ -1,0 +1,150 @@
+/**
+ * The World of a Lambda: this stack's config (FAILOVER_CONFIG), its region (AWS_REGION), the AWS adapters
+ * and one EKS pooler target per configured target of this region. Built once per container.
+ */
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { AwsClients } from '../adapters/aws-clients.ts';
+import { loadConfigFromEnv } from '../adapters/config-file.ts';
+import { describeGlobalCluster, describeMemberEndpoints, failoverGlobalCluster, switchoverGlobalCluster } from '../adapters/rds.ts';
+import { readRpoLagMs } from '../adapters/cloudwatch.ts';
+import { GlobalAcceleratorTrafficAdapter } from '../adapters/global-accelerator.ts';
+import { Route53TrafficAdapter } from '../adapters/route53.ts';
+import { publishSummary } from '../adapters/notify.ts';
+import { listRunningExecutions } from '../adapters/lock.ts';
+import { connectEksPoolerTarget } from '../adapters/pooler-eks.ts';
+import { emitMetrics, type Telemetry } from '../adapters/telemetry.ts';
+import type { AwsCredentialsSource } from '../adapters/eks-token.ts';
+import { buildTopology, endpointPinsFromConfig } from '../core/topology.ts';
+import { regionConfig, type Config, type PoolerTargetConfig } from '../core/config.ts';
+import { decide } from '../core/decision.ts';
+import { describeError, InvalidConfigError } from '../core/errors.ts';
+import type { PoolerPlan, PoolerTargetAdapter, Topology, TopologyMember, TrafficAdapter } from '../core/types.ts';
+import type { World, WriterCheck } from './world.ts';
+
+export interface AwsWorldOptions {
+  readonly config: Config;
+  readonly region: string;
+  readonly clients: AwsClients;
+  readonly telemetry: Pick<Telemetry, 'metrics'> | undefined;
+  /** Builds the adapter of one pooler target; defaults to the EKS adapter. */
+  readonly connectPooler?: (target: PoolerTargetConfig, region: string) => Promise<PoolerTargetAdapter>;
+  /** ARNs of this stack's state machines, for the run lock. */
+  readonly stateMachineArns: readonly string[];
+  readonly now?: () => number;
+}
+
+/** The Lambda's World, from the environment the stack sets. */
+export async function awsWorld(telemetry?: Telemetry): Promise<World> {
+  const region = process.env.AWS_REGION;
+  if (!region) throw new InvalidConfigError('AWS_REGION is not set');
+  const stateMachineArns = [process.env.RECONCILE_STATE_MACHINE_ARN, process.env.SWITCHOVER_STATE_MACHINE_ARN].filter((arn): arn is string => Boolean(arn));
+  return createAwsWorld({ config: loadConfigFromEnv(), region, clients: new AwsClients(), telemetry, stateMachineArns });
+}
+
+export function createAwsWorld(options: AwsWorldOptions): World {
+  const { config, region, clients } = options;
+  regionConfig(config, region); // fails early, naming the region, when this stack's region is not configured
+  const now = options.now ?? Date.now;
+  const credentials: AwsCredentialsSource = defaultProvider();
+  const connect = options.connectPooler ?? ((target: PoolerTargetConfig, targetRegion: string) =>
+    connectEksPoolerTarget({ target, region: targetRegion, eks: clients.eks(targetRegion), credentials }));
+  const poolers = (config.regions[region]?.poolers ?? []).map((target) => new ReconnectingPoolerTarget(target, region, connect, now));
+  const traffic: TrafficAdapter[] = [];
+  const globalAccelerator = new GlobalAcceleratorTrafficAdapter(clients, config, { now });
+  if (globalAccelerator.configured) traffic.push(globalAccelerator);
+  const route53 = new Route53TrafficAdapter(clients, config, { now });
+  if (route53.configured) traffic.push(route53);
+
+  const observeTopology = async (): Promise<Topology> => {
+    const globalCluster = await describeGlobalCluster(clients, region, config.globalClusterId);
+    const memberArns = (globalCluster.GlobalClusterMembers ?? []).flatMap((member) => (member.DBClusterArn ? [member.DBClusterArn] : []));
+    const { endpoints } = await describeMemberEndpoints(clients, memberArns);
+    return buildTopology(globalCluster, endpoints, new Date(now()).toISOString(), endpointPinsFromConfig(config));
+  };
+
+  return {
+    region,
+    config,
+    observeTopology,
+    verifyWriter: async (writer: TopologyMember): Promise<WriterCheck> => {
+      // A second, independent read of the writer's own cluster, in its own region.
+      const { endpoints, unreachable } = await describeMemberEndpoints(clients, [writer.dbClusterArn]);
+      const status = endpoints[writer.dbClusterArn]?.status;
+      if (unreachable.length > 0) return { ok: false, reason: unreachable.map((member) => member.reason).join('; ') };
+      if (status !== 'available') return { ok: false, reason: `its cluster status is ${status ?? 'unknown'}, not available` };
+      return { ok: true, reason: `DescribeDBClusters in ${writer.region} reports the cluster available` };
+    },
+    poolerTargets: () => poolers,
+    trafficAdapters: () => traffic,
+    emitMetrics: async (metrics) => {
+      if (options.telemetry) emitMetrics(options.telemetry as Telemetry, metrics);
+    },
+    notify: async (notification) => {
+      const topicArn = config.notifications?.snsTopicArn;
+      if (!topicArn) return decide('notify', 'skipped', 'no notifications.snsTopicArn configured');
+      return publishSummary(clients, region, topicArn, notification);
+    },
+    now,
+    switchover: {
+      readRpoLag: (target) => readRpoLagMs(clients, target.region, target.dbClusterArn, now()),
+      probeRegion: async (probed) => {
+        try {
+          await describeGlobalCluster(clients, probed, config.globalClusterId);
+          return { reachable: true, reason: `the RDS API in ${probed} answered` };
+        } catch (error) {
+          return { reachable: false, reason: `the RDS API in ${probed} did not answer: ${describeError(error)}` };
+        }
+      },
+      startSwitch: (request) =>
+        request.mode === 'switchover'
+          ? switchoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.currentWriterRegion })
+          : failoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.target.region }),
+    },
+    runs: { listRunning: () => listRunningExecutions(clients, region, options.stateMachineArns) },
+  };
+}
+
+type ConnectPooler = (target: PoolerTargetConfig, region: string) => Promise<PoolerTargetAdapter>;
+
+/** EKS tokens are short-lived: reconnect (DescribeCluster + new token) when the connection is older than this. */
+const POOLER_CONNECTION_TTL_MS = 5 * 60_000;
+
+/** A pooler target that connects on first use and again when its EKS token may have expired. */
+class ReconnectingPoolerTarget implements PoolerTargetAdapter {
+  readonly target: string;
+  readonly region: string;
+  readonly #config: PoolerTargetConfig;
+  readonly #connect: ConnectPooler;
+  readonly #now: () => number;
+  #connection: { adapter: Promise<PoolerTargetAdapter>; at: number } | undefined;
+
+  constructor(config: PoolerTargetConfig, region: string, connect: ConnectPooler, now: () => number) {
+    this.target = config.name;
+    this.region = region;
+    this.#config = config;
+    this.#connect = connect;
+    this.#now = now;
+  }
+
+  #adapter(): Promise<PoolerTargetAdapter> {
+    if (!this.#connection || this.#now() - this.#connection.at > POOLER_CONNECTION_TTL_MS) {
+      const adapter = this.#connect(this.#config, this.region);
+      adapter.catch(() => (this.#connection = undefined));
+      this.#connection = { adapter, at: this.#now() };
+    }
+    return this.#connection.adapter;
+  }
+
+  async observe() {
+    return (await this.#adapter()).observe();
+  }
+  async apply(plan: PoolerPlan) {
+    return (await this.#adapter()).apply(plan);
+  }
+  async pauseWrites() {
+    return (await this.#adapter()).pauseWrites();
+  }
+  async resumeWrites() {
+    return (await this.#adapter()).resumeWrites();
+  }
+}

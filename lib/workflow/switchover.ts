@@ -1,0 +1,234 @@
+/**
+ * The switchover workflow's steps (statemachines/switchover.asl.json), started by hand from the console:
+ * preflight -> optional pause of the write aliases -> SwitchoverGlobalCluster / FailoverGlobalCluster ->
+ * bounded wait until the target is the writer -> reconcile -> resume. Every path out resumes the pools.
+ */
+import { assessStability } from '../core/topology.ts';
+import { planTraffic, regionHealth } from '../core/traffic-policy.ts';
+import { runPreflight, type PreflightResult, type RpoLagReading } from '../core/preflight.ts';
+import { parseSwitchoverInput, type SwitchoverInput, type SwitchoverTarget } from '../core/switchover-input.ts';
+import { decide, type Decision } from '../core/decision.ts';
+import { describeError, InvalidInputError } from '../core/errors.ts';
+import type { Topology } from '../core/types.ts';
+import type { World } from './world.ts';
+
+const STEP = 'switchover';
+/** After the RDS call, how long a topology without FailoverState may still show the old writer. */
+const START_GRACE_MS = 60_000;
+
+export interface PreflightStepInput {
+  readonly input: unknown;
+}
+
+export interface PreflightStepResult extends PreflightResult {
+  readonly globalClusterId: string;
+  readonly mode: SwitchoverInput['mode'];
+  readonly target: SwitchoverTarget;
+  readonly pausePoolers: boolean;
+  readonly dryRun: boolean;
+  readonly decision: Decision;
+}
+
+export async function preflightStep(world: World, raw: PreflightStepInput): Promise<PreflightStepResult> {
+  const { input, target } = parseSwitchoverInput(raw.input, world.config);
+  const topology = await world.observeTopology();
+  const stability = assessStability(topology);
+  const currentWriter = topology.members.find((member) => member.isWriter);
+
+  const failover = input.mode === 'failover';
+  const [rpoLag, writerRegionReachable, poolers, traffic] = await Promise.all([
+    failover ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => ({ available: false, reason: describeError(error) })) : undefined,
+    failover && currentWriter ? world.switchover.probeRegion(currentWriter.region) : undefined,
+    probePoolers(world),
+    checkTrafficAfterSwitch(world, topology, target),
+  ]);
+
+  const result = runPreflight({ input, target, topology, stability, rpoLag, writerRegionReachable, poolers, traffic });
+  const verb = result.verdict === 'proceed' && input.dryRun ? 'dry-run' : result.verdict;
+  const reason = input.dryRun && result.verdict === 'proceed' ? `dry run: ${result.reason}; nothing was changed` : result.reason;
+  return {
+    ...result,
+    globalClusterId: input.globalClusterId,
+    mode: input.mode,
+    target,
+    pausePoolers: input.pausePoolers,
+    dryRun: input.dryRun,
+    decision: decide(`${STEP}:preflight`, verb, reason),
+  };
+}
+
+async function probePoolers(world: World): Promise<Decision[]> {
+  return Promise.all(
+    world.poolerTargets().map(async (adapter) => {
+      try {
+        await adapter.observe();
+        return decide(`pooler:${adapter.target}`, 'reachable', 'its config was read');
+      } catch (error) {
+        return decide(`pooler:${adapter.target}`, 'unreachable', describeError(error));
+      }
+    }),
+  );
+}
+
+/** The traffic policy must yield a valid plan for the topology after the switch. */
+async function checkTrafficAfterSwitch(world: World, topology: Topology, target: SwitchoverTarget): Promise<Decision> {
+  const after: Topology = {
+    ...topology,
+    failoverState: undefined,
+    status: 'available',
+    members: topology.members.map((member) => ({ ...member, isWriter: member.dbClusterArn === target.dbClusterArn })),
+  };
+  try {
+    const states = (await Promise.all(world.trafficAdapters().map((adapter) => adapter.observe()))).flat();
+    const plan = planTraffic(after, world.config, states, regionHealth(after, world.config, []));
+    return decide('traffic', 'valid', `after the switch: ${plan.decision.reason}`);
+  } catch (error) {
+    return decide('traffic', 'refuse', `the traffic policy has no valid plan after the switch: ${describeError(error)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+export interface PauseResult {
+  readonly pausedAt: string;
+  readonly resumed: boolean;
+  readonly decisions: readonly Decision[];
+}
+
+/** PAUSE the write aliases so clients wait instead of failing while the writer moves. */
+export async function pausePoolersStep(world: World): Promise<PauseResult> {
+  const decisions = await Promise.all(world.poolerTargets().map((adapter) => adapter.pauseWrites()));
+  return { pausedAt: new Date(world.now()).toISOString(), resumed: false, decisions };
+}
+
+export interface ExecuteSwitchInput {
+  readonly preflight: PreflightStepResult;
+}
+
+export interface ExecuteSwitchResult {
+  readonly startedAt: string;
+  readonly decision: Decision;
+}
+
+export async function executeSwitchStep(world: World, { preflight }: ExecuteSwitchInput): Promise<ExecuteSwitchResult> {
+  if (preflight.verdict !== 'proceed' || preflight.dryRun) {
+    throw new InvalidInputError(`ExecuteSwitch refused: preflight said ${preflight.verdict}${preflight.dryRun ? ' (dry run)' : ''}`);
+  }
+  if (!preflight.currentWriterRegion) throw new InvalidInputError('ExecuteSwitch needs the current writer region from preflight');
+  const startedAt = new Date(world.now()).toISOString();
+  const decision = await world.switchover.startSwitch({
+    mode: preflight.mode,
+    globalClusterId: preflight.globalClusterId,
+    target: preflight.target,
+    currentWriterRegion: preflight.currentWriterRegion,
+  });
+  return { startedAt, decision };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+export interface CheckSwitchInput {
+  readonly preflight: PreflightStepResult;
+  readonly switch: ExecuteSwitchResult;
+  readonly pause?: PauseResult;
+}
+
+export type SwitchProgress = 'done' | 'waiting' | 'failed' | 'timed-out';
+
+export interface CheckSwitchResult {
+  readonly progress: SwitchProgress;
+  /** The pause budget ran out while the switch is still running: resume now, keep waiting. */
+  readonly resumeNow: boolean;
+  readonly waitSeconds: number;
+  readonly elapsedMs: number;
+  readonly decision: Decision;
+}
+
+/**
+ * Done when the target is the single writer and no FailoverState remains. Failed when RDS is no longer
+ * switching (no FailoverState after a grace period) but the target is still not the writer: a cancelled
+ * or failed switchover (0186/0187/0239). Bounded by switchover.timeoutSeconds.
+ */
+export async function checkSwitchStep(world: World, input: CheckSwitchInput): Promise<CheckSwitchResult> {
+  const topology = await world.observeTopology();
+  const now = world.now();
+  const elapsedMs = now - Date.parse(input.switch.startedAt);
+  const { timeoutSeconds, pauseBudgetSeconds } = world.config.switchover;
+  const paused = input.pause !== undefined && !input.pause.resumed;
+  const resumeNow = paused && now - Date.parse(input.pause!.pausedAt) > pauseBudgetSeconds * 1000;
+  const waitSeconds = Math.min(10, Math.max(1, world.config.reconcile.pollSeconds));
+  const result = (progress: SwitchProgress, decision: string, reason: string): CheckSwitchResult => ({
+    progress,
+    resumeNow: progress === 'waiting' && resumeNow,
+    waitSeconds,
+    elapsedMs,
+    decision: decide(`${STEP}:wait`, decision, reason),
+  });
+
+  const target = topology.members.find((member) => member.dbClusterArn === input.preflight.target.dbClusterArn);
+  const stability = assessStability(topology);
+  if (target?.isWriter && stability.stable) {
+    return result('done', 'proceed', `${input.preflight.target.region} is the writer after ${elapsedMs} ms`);
+  }
+  if (elapsedMs > timeoutSeconds * 1000) {
+    return result('timed-out', 'give-up', `the ${input.preflight.mode} did not finish within ${timeoutSeconds} s: ${stability.reason}`);
+  }
+  if (!topology.failoverState && elapsedMs > START_GRACE_MS && !target?.isWriter) {
+    return result('failed', 'give-up', `RDS is no longer switching but ${input.preflight.target.region} is not the writer: the ${input.preflight.mode} was cancelled or failed (see events RDS-EVENT-0186/0187/0239)`);
+  }
+  const budget = resumeNow ? `; the pause budget of ${pauseBudgetSeconds} s is spent, resuming the pools` : '';
+  return result('waiting', 'wait', `${stability.reason}${budget}`);
+}
+
+/** Resume after the pause budget ran out; marks the pause resumed so it is not resumed again. */
+export async function resumeEarlyStep(world: World, input: { readonly pause: PauseResult }): Promise<PauseResult> {
+  const decisions = await Promise.all(world.poolerTargets().map((adapter) => adapter.resumeWrites().catch((error: unknown) => decide(`pooler:${adapter.target}`, 'resume-failed', describeError(error)))));
+  return { ...input.pause, resumed: true, decisions };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+export interface SwitchoverSummaryInput {
+  readonly state: {
+    readonly preflight: PreflightStepResult;
+    readonly pause?: PauseResult;
+    readonly switch?: ExecuteSwitchResult;
+    readonly progress?: CheckSwitchResult;
+    readonly reconcile?: { readonly Output?: unknown; readonly Status?: string };
+    readonly resumed?: { readonly decisions: readonly Decision[] };
+  };
+}
+
+export interface SwitchoverSummary {
+  readonly outcome: 'switched' | 'nothing-to-do' | 'dry-run';
+  readonly globalClusterId: string;
+  readonly mode: SwitchoverInput['mode'];
+  readonly from?: string;
+  readonly to: string;
+  readonly switchMs?: number;
+  readonly reconcile?: unknown;
+  readonly decisions: readonly Decision[];
+}
+
+export async function summarizeSwitchoverStep(_world: World, { state }: SwitchoverSummaryInput): Promise<SwitchoverSummary> {
+  const { preflight } = state;
+  const outcome: SwitchoverSummary['outcome'] = preflight.verdict === 'nothing-to-do' ? 'nothing-to-do' : preflight.dryRun ? 'dry-run' : 'switched';
+  const reconcileOutput = typeof state.reconcile?.Output === 'string' ? JSON.parse(state.reconcile.Output) : state.reconcile?.Output;
+  return {
+    outcome,
+    globalClusterId: preflight.globalClusterId,
+    mode: preflight.mode,
+    from: preflight.currentWriterRegion,
+    to: preflight.target.region,
+    switchMs: state.progress?.elapsedMs,
+    reconcile: reconcileOutput,
+    decisions: [
+      ...preflight.checks,
+      preflight.decision,
+      ...(state.pause?.decisions ?? []),
+      ...(state.switch ? [state.switch.decision] : []),
+      ...(state.progress ? [state.progress.decision] : []),
+      ...(state.resumed?.decisions ?? []),
+    ],
+  };
+}
