@@ -1,5 +1,6 @@
 import { DescribeClusterCommand, type EKSClient } from '@aws-sdk/client-eks';
-import { ServiceUnavailableError, ThrottledError, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
+import { UpstreamError } from '../core/errors.ts';
+import { toFailoverError } from './aws-errors.ts';
 
 export interface EksClusterAccess {
   /** The API server URL, `https://...eks.amazonaws.com`. */
@@ -17,7 +18,7 @@ export async function describeEksCluster(eks: EKSClient, name: string): Promise<
   try {
     cluster = (await eks.send(new DescribeClusterCommand({ name }))).cluster;
   } catch (error) {
-    throw mapAwsError(error, `eks:DescribeCluster ${name}`);
+    throw toFailoverError(error, `eks:DescribeCluster ${name}`);
   }
   const endpoint = cluster?.endpoint;
   const caData = cluster?.certificateAuthority?.data;
@@ -34,16 +35,3 @@ export async function describeEksCluster(eks: EKSClient, name: string): Promise<
   return { endpoint, certificateAuthority };
 }
 
-/** Classifies an EKS SDK error as transient (throttling, 5xx, timeouts) or fatal, naming the call. */
-function mapAwsError(error: unknown, call: string): Error {
-  const name = error instanceof Error ? error.name : 'Error';
-  const message = error instanceof Error ? error.message : String(error);
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-  const detail = `${call} failed: ${name}: ${message}`;
-  if (/Throttl|TooManyRequests|RequestLimitExceeded/.test(name) || status === 429) return new ThrottledError(detail, { cause: error });
-  if (/Timeout|TimedOut/.test(name)) return new UpstreamTimeoutError(detail, { cause: error });
-  if ((status !== undefined && status >= 500) || /ServerException|ServiceUnavailable|ECONNRESET|ECONNREFUSED|EAI_AGAIN/.test(`${name} ${message}`)) {
-    return new ServiceUnavailableError(detail, { cause: error });
-  }
-  return new UpstreamError(detail, { cause: error });
-}

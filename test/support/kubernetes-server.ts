@@ -62,6 +62,8 @@ export class FakeKubernetesServer {
   concurrentWritesBeforePatch = 0;
   /** Answer every ConfigMap PATCH with this status instead (e.g. 429, 503); null = behave. */
   failConfigMapPatchWith: number | null = null;
+  /** Pods (`namespace/name`) whose DELETE answers 500. */
+  readonly refuseDeleteOf = new Set<string>();
   execHandler: ExecHandler = async () => ({ stdout: '', exitCode: 0 });
 
   readonly #token: string;
@@ -217,6 +219,7 @@ export class FakeKubernetesServer {
     const pods = this.pods(namespace);
     const pod = pods.find((candidate) => candidate.name === name);
     if (!pod) return sendStatus(response, 404, 'NotFound', `pods "${name}" not found`);
+    if (this.refuseDeleteOf.has(`${namespace}/${name}`)) return sendStatus(response, 500, 'InternalError', 'etcdserver: request timed out');
     this.#pods.set(namespace, pods.filter((candidate) => candidate !== pod));
     this.deletedPods.push(`${namespace}/${name}`);
     sendJson(response, 200, { kind: 'Pod', metadata: { name, namespace, deletionTimestamp: new Date().toISOString() } });
