@@ -27,11 +27,18 @@ const MAX_CONFIG_JSON_BYTES = 3500;
 const MIN_NODE_MAJOR = 24;
 const DEFAULT_SCHEDULE_RATE = 'rate(5 minutes)';
 
+// sls prints a plugin error's stack; for a config mistake only the message (the field) matters.
+function withoutStack(message) {
+  const error = new Error(message);
+  error.stack = message;
+  return error;
+}
+
 function runValidator(serviceDir, file, region) {
   const nodeMajor = Number(process.versions.node.split('.')[0]);
   if (nodeMajor < MIN_NODE_MAJOR) {
     return Promise.reject(
-      new Error(
+      withoutStack(
         `config validation needs Node.js ${MIN_NODE_MAJOR}+ but sls runs on ${process.version}; ` +
           'run it through `npm run package` or `sh scripts/with-toolchain.sh sls ...`'
       )
@@ -46,7 +53,7 @@ function runValidator(serviceDir, file, region) {
       (error, stdout, stderr) => {
         if (error) {
           const detail = String(stderr).trim() || error.message;
-          reject(new Error(`invalid failover config (${file}): ${detail}`));
+          reject(withoutStack(`invalid failover config (${file}): ${detail}`));
           return;
         }
         resolve(String(stdout).trim());
@@ -85,7 +92,7 @@ class FailoverConfigPlugin {
       const file = process.env.FAILOVER_CONFIG_FILE || path.join('config', `${stage}.yml`);
       const json = await runValidator(serviceDir, file, region);
       if (Buffer.byteLength(json) > MAX_CONFIG_JSON_BYTES) {
-        throw new Error(
+        throw withoutStack(
           `the normalized config from ${file} is ${Buffer.byteLength(json)} bytes; Lambda environment ` +
             `variables are limited to 4 KB in total, so keep it under ${MAX_CONFIG_JSON_BYTES} bytes`
         );
@@ -99,7 +106,7 @@ class FailoverConfigPlugin {
           if (!loaded) loaded = load(context);
           const values = await loaded;
           if (!Object.prototype.hasOwnProperty.call(values, context.address)) {
-            throw new Error(
+            throw withoutStack(
               `unknown \${failover:${context.address}}; known: ${Object.keys(values).join(', ')}`
             );
           }

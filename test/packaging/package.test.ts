@@ -164,7 +164,11 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
 
   it('schedules the reconcile workflow from the config', () => {
     // Prepare
-    const schedules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, rule]) => typeof rule.Properties?.ScheduleExpression === 'string');
+    const schedules = resourcesOfType(template, 'AWS::Events::Rule').filter(
+      ([, rule]) =>
+        typeof rule.Properties?.ScheduleExpression === 'string' &&
+        (rule.Properties.Targets as { Arn: unknown }[]).some((target) => JSON.stringify(target.Arn) === JSON.stringify({ Ref: 'ReconcileStateMachine' })),
+    );
 
     // Assess
     expect(schedules).toHaveLength(1);
