@@ -147,4 +147,27 @@ describe('switchover under write load through one PgBouncer (transaction mode)',
     expect((await stage.target.observe()).aliases[WRITE_ALIAS]).toEqual(stage.writer.endpoint);
     await stage.target.close();
   });
+
+  it('the admin console over pg tolerates repeated PAUSE/RESUME and a PAUSE outlives its connection', async () => {
+    // Prepare
+    const stage = await prepareStage('live');
+    const first = stage.bouncer.console();
+    const second = stage.bouncer.console();
+
+    // Act
+    await first.pause(WRITE_ALIAS);
+    await first.pause(WRITE_ALIAS);
+    await first.close();
+    const whilePaused = await second.showDatabases();
+    await second.resume(WRITE_ALIAS);
+    await second.resume(WRITE_ALIAS);
+    const afterResume = await second.showDatabases();
+    await second.close();
+
+    // Assess
+    const writeRow = (rows: typeof whilePaused) => rows.find((row) => row.name === WRITE_ALIAS);
+    expect(writeRow(whilePaused)).toMatchObject({ host: '127.0.0.1', port: stage.writer.port, database: 'postgres', paused: true });
+    expect(writeRow(afterResume)?.paused).toBe(false);
+    expect(whilePaused.find((row) => row.name === READ_ALIAS)?.paused).toBe(false);
+  });
 });
