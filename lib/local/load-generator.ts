@@ -34,6 +34,12 @@ export interface LoadOptions {
    * absent: as fast as the machine goes (about 12,000/s here with fsync off).
    */
   readonly targetWriteTps?: number;
+  /**
+   * SQLSTATEs after which a client drops its connection and reconnects, as application pools that discard a
+   * connection on error do (e.g. `25006`: in session pool mode a client stays on the fenced old writer
+   * until it reconnects). Connection-level errors always reconnect.
+   */
+  readonly reconnectOnSqlstates?: readonly string[];
   /** Client-side bound for one statement (a paused pool holds statements; a stuck one must not hang the run). */
   readonly statementTimeoutMs?: number;
 }
@@ -153,7 +159,7 @@ export function startLoad(options: LoadOptions): LoadRun {
           commits.push({ clientId, seq, region: region.region, startedAt: started, endedAt: nowMs(), serverPort: Number(result.rows[0]?.server_port) });
         } catch (error) {
           fail('write', error);
-          if (breaksConnection(error)) {
+          if (breaksConnection(error) || options.reconnectOnSqlstates?.includes(errorCode(error))) {
             await writer.end().catch(() => undefined);
             writer = undefined;
           }
@@ -215,7 +221,7 @@ function errorCode(error: unknown): string {
     const code = (error as Error & { code?: unknown }).code;
     if (typeof code === 'string' && code !== '') return code;
     if (/timeout/i.test(error.message)) return 'timeout';
-    if (/terminated|closed|ended/i.test(error.message)) return 'connection-lost';
+    if (/terminated|closed|ended|connection error|not queryable|ECONNRESET|EPIPE/i.test(error.message)) return 'connection-lost';
   }
   return 'unknown';
 }
