@@ -3,9 +3,10 @@
  * connection strings in `[databases]` and leaves every other byte as it was (comments, order, spacing,
  * CRLF, other keys, quoted passwords, other sections, `%include` lines).
  *
- * The grammar follows PgBouncer's own parser: comments are lines starting with `;` or `#` (not recognized
- * later in a line), a line is `name = value`, and a connection string is whitespace-separated
- * `key=value` pairs whose value may be single-quoted (`''` or `\'` escape a quote).
+ * The grammar follows PgBouncer's own parser (src/loader.c, checked against PgBouncer 1.18): comments are
+ * lines starting with `;` or `#` (not recognized later in a line), a line is `name = value`, and a
+ * connection string is `key=value` pairs separated by spaces only (a tab is part of a value), a value may
+ * be single-quoted with `''` for a quote, and an empty value is a syntax error.
  * Error messages name aliases and keys but never echo a connection string (it may hold a password).
  */
 import { assertSafeEndpoint, type Endpoint } from './endpoint.ts';
@@ -27,7 +28,7 @@ interface Line {
   readonly start: number;
   /** The line without its end-of-line characters. */
   readonly content: string;
-  /** Lowercased name of the section the line is in; null before the first section header. */
+  /** Name of the section the line is in, as written; null before the first section header. */
   readonly section: string | null;
 }
 
@@ -57,8 +58,8 @@ interface Edit {
 
 const SECTION_HEADER = /^\s*\[([^\]]*)\]\s*$/;
 const COMMENT_OR_DIRECTIVE = /^\s*([;#]|%)/;
-// name (bare, or double-quoted like PgBouncer allows), `=`, value up to trailing whitespace.
-const ENTRY = /^(\s*)("(?:[^"]|"")*"|[^\s=]+)(\s*=\s*)(.*?)\s*$/;
+// name, `=`, value up to trailing whitespace (PgBouncer 1.18 rejects quoted names, so none are read).
+const ENTRY = /^(\s*)([^\s=]+)(\s*=\s*)(.*?)\s*$/;
 
 function splitLines(ini: string): Line[] {
   const lines: Line[] = [];
@@ -69,7 +70,8 @@ function splitLines(ini: string): Line[] {
     const end = newline === -1 ? ini.length : newline;
     const content = ini.slice(start, end > start && ini[end - 1] === '\r' ? end - 1 : end);
     const header = SECTION_HEADER.exec(content);
-    if (header) section = (header[1] ?? '').trim().toLowerCase();
+    // PgBouncer matches section names exactly: `[Databases]` or `[ databases ]` is not `[databases]`.
+    if (header) section = header[1] ?? '';
     lines.push({ start, content, section });
     if (newline === -1) break;
     start = newline + 1;
@@ -83,42 +85,40 @@ function entries(ini: string): Entry[] {
     if (line.section === null || SECTION_HEADER.test(line.content) || COMMENT_OR_DIRECTIVE.test(line.content)) continue;
     const match = ENTRY.exec(line.content);
     if (!match) continue;
-    const [, indent = '', rawKey = '', separator = '', value = ''] = match;
-    const key = rawKey.startsWith('"') ? rawKey.slice(1, -1).replaceAll('""', '"') : rawKey;
-    const valueStart = line.start + indent.length + rawKey.length + separator.length;
+    const [, indent = '', key = '', separator = '', value = ''] = match;
+    const valueStart = line.start + indent.length + key.length + separator.length;
     found.push({ line, key, valueStart, valueEnd: valueStart + value.length, value });
   }
   return found;
 }
 
-/** Splits a connection string into pairs with their offsets, as PgBouncer's loader does. */
+/** Splits a connection string into pairs with their offsets, exactly as PgBouncer's loader does. */
 function parsePairs(entry: Entry): Pair[] {
   const text = entry.value;
-  const malformed = () => new InvalidInputError(`[${entry.line.section}] ${entry.key}: connection string is malformed (expected key=value pairs)`);
+  const malformed = (why: string) => new InvalidInputError(`[${entry.line.section}] ${entry.key}: connection string is malformed (${why})`);
   const pairs: Pair[] = [];
   let at = 0;
-  const skipSpace = () => {
-    while (at < text.length && /\s/.test(text[at] ?? '')) at++;
+  const skipSpaces = () => {
+    while (text[at] === ' ') at++;
   };
   while (true) {
-    skipSpace();
+    skipSpaces();
     if (at >= text.length) return pairs;
     const keyStart = at;
-    while (at < text.length && text[at] !== '=' && !/\s/.test(text[at] ?? '')) at++;
+    while (at < text.length && text[at] !== '=' && text[at] !== ' ') at++;
     const key = text.slice(keyStart, at);
-    skipSpace();
-    if (text[at] !== '=' || key === '') throw malformed();
+    skipSpaces();
+    if (text[at] !== '=' || key === '') throw malformed('expected key=value pairs');
     at++;
-    skipSpace();
+    skipSpaces();
     const valueStart = at;
     let value = '';
     if (text[at] === "'") {
       at++;
       let closed = false;
       while (at < text.length) {
-        const char = text[at];
-        const next = text[at + 1];
-        if ((char === "'" || char === '\\') && next === "'") {
+        const char = text[at] as string;
+        if (char === "'" && text[at + 1] === "'") {
           value += "'";
           at += 2;
         } else if (char === "'") {
@@ -126,15 +126,18 @@ function parsePairs(entry: Entry): Pair[] {
           closed = true;
           break;
         } else {
+          // PgBouncer versions differ on backslash-quote; refuse rather than guess where the value ends.
+          if (char === '\\' && text[at + 1] === "'") throw malformed("a quoted value contains \\', which PgBouncer versions read differently; escape a quote as ''");
           value += char;
           at++;
         }
       }
-      if (!closed) throw malformed();
+      if (!closed) throw malformed('unterminated quote');
     } else {
-      while (at < text.length && !/\s/.test(text[at] ?? '')) at++;
+      while (at < text.length && text[at] !== ' ') at++;
       value = text.slice(valueStart, at);
     }
+    if (value === '') throw malformed(`empty value for ${key}`);
     pairs.push({ key, valueStart: entry.valueStart + valueStart, valueEnd: entry.valueStart + at, value });
   }
 }
@@ -242,7 +245,8 @@ export function readPoolMode(ini: string, alias: string): PoolMode {
 export function redactSecrets(ini: string): string {
   const edits: Edit[] = [];
   for (const entry of entries(ini)) {
-    if (!CONNECTION_STRING_SECTIONS.has(entry.line.section ?? '')) {
+    // Loose section match on purpose: hiding too much is safe, leaking is not.
+    if (!CONNECTION_STRING_SECTIONS.has((entry.line.section ?? '').trim().toLowerCase())) {
       if (SECRET_KEY.test(entry.key) && entry.value !== '') edits.push({ start: entry.valueStart, end: entry.valueEnd, text: REDACTED });
       continue;
     }

@@ -44,7 +44,8 @@ interface GeneratedIni {
 }
 
 const HOSTS = ['db1.example.com', 'app-use2.cluster-abc.us-east-2.rds.amazonaws.com', '10.0.3.17', 'fd00::5', 'Mixed-Case.Example.org', 'a'];
-const PASSWORDS = ["'s3cret pa''ss'", 'plain', "'with \\' escaped'", "'#not a comment ; either'", "''"];
+// Valid for PgBouncer: quoted values may hold spaces, tabs, `;`, `#`, `=`; `''` is a quote.
+const PASSWORDS = ["'s3cret pa''ss'", 'plain', "'tab\tinside = escaped'", "'#not a comment ; either'", "''''"];
 
 function generateIni(random: () => number): GeneratedIni {
   const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
@@ -59,7 +60,7 @@ function generateIni(random: () => number): GeneratedIni {
   if (chance(0.5)) text(pick([';; header', '# pgbouncer config']));
   noise();
   if (chance(0.3)) text('%include /etc/pgbouncer/extra.ini');
-  text(pick(['[databases]', '[ databases ]', '[Databases]']));
+  text('[databases]');
   const aliases = ['appdb', 'appdb_ro', 'other-db'];
   const order = chance(0.5) ? aliases : [...aliases].reverse();
   for (const alias of order) {
@@ -79,7 +80,8 @@ function generateIni(random: () => number): GeneratedIni {
     const hostAt = Math.floor(random() * (extra.length + 1));
     pairs.push(...extra.slice(0, hostAt), hostPair, ...(hasPort && chance(0.7) ? [portPair] : []), ...extra.slice(hostAt));
     if (hasPort && !pairs.includes(portPair)) pairs.splice(Math.floor(random() * (pairs.length + 1)), 0, portPair);
-    pairs.forEach((pair, index) => (pair.gapBefore = index === 0 ? '' : pick([' ', '  ', '\t'])));
+    // PgBouncer separates pairs with spaces only (a tab would be part of the value).
+    pairs.forEach((pair, index) => (pair.gapBefore = index === 0 ? '' : pick([' ', '  ', '   '])));
     lines.push({
       kind: 'alias',
       line: { alias, indent: pick(['', '', '  ']), separator: pick([' = ', '=', '\t=\t', ' =']), pairs, trailing: pick(['', '', ' ', '\t']) },
@@ -87,7 +89,8 @@ function generateIni(random: () => number): GeneratedIni {
     endpoints[alias] = { host, port };
   }
   noise();
-  text(pick(['[pgbouncer]', '[PgBouncer]']));
+  text('[pgbouncer]');
+  if (chance(0.3)) text('[Databases]\nappdb = host=not-a-databases-section');
   text(pick(['pool_mode = transaction', 'pool_mode=session', 'listen_port = 6432']));
   text('auth_file = /etc/pgbouncer/userlist.txt');
   if (chance(0.5)) text('appdb = this is [pgbouncer], not [databases]');
@@ -257,6 +260,36 @@ describe('readAliasEndpoints', () => {
   });
 });
 
+describe('the connection string grammar is PgBouncer 1.18\'s', () => {
+  it('a tab does not separate pairs: it is part of the value, as PgBouncer reads it', () => {
+    expect(readAliasEndpoints('[databases]\nappdb = host=db.example.com\tport=6000\n', ['appdb'])).toEqual({ appdb: { host: 'db.example.com\tport=6000', port: 5432 } });
+  });
+
+  it('allows spaces around = inside the connection string and tabs around the line separator', () => {
+    expect(readAliasEndpoints('[databases]\n  appdb =\thost = db.example.com   port= 6000\t\n', ['appdb'])).toEqual({ appdb: { host: 'db.example.com', port: 6000 } });
+  });
+
+  it.each([
+    ['an empty value', 'appdb = host=db.example.com port=', /empty value for port/],
+    ['a backslash-quote that PgBouncer versions read differently', "appdb = host=a password='x\\' y'", /PgBouncer versions read differently/],
+    ['an unterminated quote', "appdb = host=a password='x", /unterminated quote/],
+    ['a key without =', 'appdb = host=a sslmode', /expected key=value pairs/],
+  ])('refuses %s, naming the alias but not the value', (_what, line, message) => {
+    const read = () => readAliasEndpoints(`[databases]\n${line}\n`, ['appdb']);
+    expect(read).toThrow(InvalidInputError);
+    expect(read).toThrow(message);
+    expect(read).toThrow(/^\[databases\] appdb: connection string is malformed/);
+  });
+
+  it('matches section names exactly, as PgBouncer does', () => {
+    expect(readAliasEndpoints('[Databases]\nappdb = host=a\n[ databases ]\nappdb = host=b\n', ['appdb'])).toEqual({ appdb: null });
+  });
+
+  it('does not read a double-quoted name as the alias (PgBouncer 1.18 rejects quoted names)', () => {
+    expect(readAliasEndpoints('[databases]\n"appdb" = host=a\n', ['appdb'])).toEqual({ appdb: null });
+  });
+});
+
 describe('readPoolMode', () => {
   it("prefers the alias's own pool_mode, then [pgbouncer] pool_mode, then session", () => {
     expect(readPoolMode(SAMPLE, 'appdb_ro')).toBe('session');
@@ -289,7 +322,7 @@ describe('redactSecrets', () => {
   it('leaves no generated password behind', () => {
     for (const generated of GENERATED.slice(0, 100)) {
       const redacted = redactSecrets(render(generated));
-      expect(redacted).not.toMatch(/s3cret|plain|escaped|not a comment/);
+      expect(redacted).not.toMatch(/s3cret|plain|escaped|not a comment|''''/);
     }
   });
 });
