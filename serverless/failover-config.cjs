@@ -13,8 +13,11 @@
  *   file                 the config file used
  *   globalClusterId      the Aurora global cluster id
  *   dbClusterArn         this region's member DB cluster ARN
+ *   globalClusterArn     the global cluster's ARN (arn:<partition>:rds::<account>:global-cluster:<id>)
  *   memberDbClusterArns  every configured member's DB cluster ARN
  *   eksClusterArns       ARNs of the EKS clusters this region's pooler targets live in
+ *   endpointGroupArns    every configured Global Accelerator endpoint group ARN (all regions)
+ *   hostedZoneArns       ARNs of every configured Route 53 hosted zone (all regions, deduplicated)
  *   snsTopicArn          the notification topic ARN, or '' when notifications are off
  *   scheduleRate         the reconcile schedule's rate expression (a valid one even when disabled)
  *   scheduleEnabled      false when reconcile.schedule is `disabled`
@@ -70,13 +73,21 @@ function deriveValues(json, file, region) {
   const account = arnParts[4];
   const eksClusterNames = [...new Set(section.poolers.map((target) => target.eksCluster))];
   const scheduleEnabled = config.reconcile.schedule !== 'disabled';
+  // A stack shifts the weights of every region (a surviving region may drain a dead one), so the
+  // traffic resources are those of all regions, not only this one.
+  const traffic = Object.values(config.regions).map((member) => member.traffic || {});
+  const endpointGroupArns = traffic.flatMap((section) => (section.globalAccelerator ? [section.globalAccelerator.endpointGroupArn] : []));
+  const hostedZoneIds = [...new Set(traffic.flatMap((section) => (section.route53 ? [section.route53.hostedZoneId] : [])))];
   return {
     json,
     file,
     globalClusterId: config.globalClusterId,
     dbClusterArn: section.dbClusterArn,
+    globalClusterArn: `arn:${partition}:rds::${account}:global-cluster:${config.globalClusterId}`,
     memberDbClusterArns: Object.values(config.regions).map((member) => member.dbClusterArn),
     eksClusterArns: eksClusterNames.map((name) => `arn:${partition}:eks:${region}:${account}:cluster/${name}`),
+    endpointGroupArns,
+    hostedZoneArns: hostedZoneIds.map((id) => `arn:${partition}:route53:::hostedzone/${id}`),
     snsTopicArn: config.notifications ? config.notifications.snsTopicArn : '',
     scheduleRate: scheduleEnabled ? config.reconcile.schedule : DEFAULT_SCHEDULE_RATE,
     scheduleEnabled,

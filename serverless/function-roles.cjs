@@ -1,0 +1,124 @@
+'use strict';
+/**
+ * One IAM role per workflow function (`resources: - ${file(serverless/function-roles.cjs)}`), least
+ * privilege: each role gets exactly the grants its step uses (see GRANTS_BY_FUNCTION), scoped to the
+ * resources named in the validated config (`${failover:...}`). A grant whose resources are not configured
+ * (no Global Accelerator, no Route 53, no SNS topic, no pooler targets) adds no statement at all.
+ *
+ * Roles must not reference the state machines (they reference the functions' ARNs): the state machine
+ * ARNs are built with Fn::Sub from their known names instead, which keeps the stack free of cycles.
+ *
+ * The role of function `<key>` is `<PascalKey>Role`; serverless.yml names it in the function's `role:`.
+ */
+
+/** What each step of lib/workflow/{reconcile,switchover,run-lock-step}.ts calls, by function key. */
+const GRANTS_BY_FUNCTION = {
+  'acquire-run-lock': ['listRunningExecutions'],
+  'observe-topology': ['readTopology'],
+  'verify-writer': ['readMemberClusters'],
+  plan: ['reachPoolers', 'readTraffic'],
+  'apply-pooler': ['reachPoolers'],
+  'shift-traffic': ['readTraffic', 'writeTraffic'],
+  report: ['notify'],
+  'resume-poolers': ['reachPoolers'],
+  'report-failure': ['notify'],
+  preflight: ['readTopology', 'readRpoLag', 'reachPoolers', 'readTraffic'],
+  'pause-poolers': ['reachPoolers'],
+  'execute-switch': ['moveWriter'],
+  'check-switch': ['readTopology'],
+  'resume-early': ['reachPoolers'],
+  'summarize-switchover': [],
+};
+
+function pascalCase(key) {
+  return key.replace(/(^|-)([a-z0-9])/g, (_, __, letter) => letter.toUpperCase());
+}
+
+function roleLogicalId(functionKey) {
+  return `${pascalCase(functionKey)}Role`;
+}
+
+function statement(sid, actions, resources) {
+  return resources.length === 0 ? [] : [{ Sid: sid, Effect: 'Allow', Action: actions, Resource: resources }];
+}
+
+/** Grant name -> statements, for the config-derived resources in `scope`. */
+function grantStatements(scope) {
+  const stateMachineArn = (suffix) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${scope.prefix}-${suffix}`,
+  });
+  const describeMembers = statement('DescribeMemberClusters', ['rds:DescribeDBClusters'], scope.memberDbClusterArns);
+  return {
+    listRunningExecutions: statement('ListRunningExecutions', ['states:ListExecutions'], [stateMachineArn('reconcile'), stateMachineArn('switchover')]),
+    readTopology: [
+      ...statement('DescribeGlobalCluster', ['rds:DescribeGlobalClusters'], [scope.globalClusterArn]),
+      ...describeMembers,
+    ],
+    readMemberClusters: describeMembers,
+    moveWriter: statement(
+      'MoveGlobalWriter',
+      ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster'],
+      [scope.globalClusterArn, ...scope.memberDbClusterArns],
+    ),
+    // The Kubernetes side (ConfigMap, pods/exec) is granted by the EKS access entry and the namespaced Role.
+    reachPoolers: statement('DescribeEksClusters', ['eks:DescribeCluster'], scope.eksClusterArns),
+    readTraffic: [
+      ...statement('ReadEndpointGroups', ['globalaccelerator:DescribeEndpointGroup'], scope.endpointGroupArns),
+      ...statement('ReadWeightedRecords', ['route53:ListResourceRecordSets'], scope.hostedZoneArns),
+    ],
+    writeTraffic: [
+      ...statement('SetTrafficDials', ['globalaccelerator:UpdateEndpointGroup'], scope.endpointGroupArns),
+      ...statement('ChangeWeightedRecords', ['route53:ChangeResourceRecordSets'], scope.hostedZoneArns),
+      // Change ids are only known at run time.
+      ...(scope.hostedZoneArns.length > 0 ? statement('WaitForRecordChanges', ['route53:GetChange'], [{ 'Fn::Sub': 'arn:${AWS::Partition}:route53:::change/*' }]) : []),
+    ],
+    // GetMetricData supports no resource-level permissions.
+    readRpoLag: statement('ReadRpoLag', ['cloudwatch:GetMetricData'], ['*']),
+    notify: statement('PublishRunReports', ['sns:Publish'], scope.snsTopicArn ? [scope.snsTopicArn] : []),
+  };
+}
+
+function roleOf(functionKey, grants, scope) {
+  const functionName = `${scope.prefix}-${functionKey}`;
+  const logs = {
+    Sid: 'OwnLogs',
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*` },
+  };
+  const statements = GRANTS_BY_FUNCTION[functionKey].flatMap((grant) => grants[grant]);
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      Description: `${functionName}: least-privilege role (serverless/function-roles.cjs)`,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      },
+      Policies: [{ PolicyName: functionKey, PolicyDocument: { Version: '2012-10-17', Statement: [logs, ...statements] } }],
+    },
+  };
+}
+
+module.exports = async ({ resolveVariable }) => {
+  const [service, stage, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn] = await Promise.all([
+    resolveVariable('self:service'),
+    resolveVariable('sls:stage'),
+    resolveVariable('failover:globalClusterArn'),
+    resolveVariable('failover:memberDbClusterArns'),
+    resolveVariable('failover:eksClusterArns'),
+    resolveVariable('failover:endpointGroupArns'),
+    resolveVariable('failover:hostedZoneArns'),
+    resolveVariable('failover:snsTopicArn'),
+  ]);
+  const scope = { prefix: `${service}-${stage}`, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn };
+  const grants = grantStatements(scope);
+  const Resources = {};
+  for (const [functionKey, names] of Object.entries(GRANTS_BY_FUNCTION)) {
+    const unknown = names.filter((name) => !(name in grants));
+    if (unknown.length > 0) throw new Error(`serverless/function-roles.cjs: ${functionKey} names unknown grant(s) ${unknown.join(', ')}`);
+    Resources[roleLogicalId(functionKey)] = roleOf(functionKey, grants, scope);
+  }
+  return { Resources };
+};
+module.exports.GRANTS_BY_FUNCTION = GRANTS_BY_FUNCTION;
