@@ -17,6 +17,8 @@ export const reconcileInputSchema = z.strictObject({
     .optional(),
   /** Set by the switchover workflow when it starts this run. */
   switchoverExecutionArn: z.string().optional(),
+  /** Step Functions links a nested execution to its parent through this key. */
+  AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
 });
 
 export type ReconcileExecutionInput = z.infer<typeof reconcileInputSchema>;

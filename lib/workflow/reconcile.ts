@@ -7,7 +7,7 @@ import { assessStability } from '../core/topology.ts';
 import { desiredPoolerEndpoints, planPooler } from '../core/plan.ts';
 import { planTraffic, regionHealth } from '../core/traffic-policy.ts';
 import { decide, type Decision } from '../core/decision.ts';
-import { describeError, InvalidInputError, TargetFailedError } from '../core/errors.ts';
+import { describeError, InvalidInputError, TargetFailedError, TrafficPlanRefusedError } from '../core/errors.ts';
 import { MetricName, type MetricDatum } from '../core/metrics.ts';
 import { Trigger } from '../core/constants.ts';
 import type { Endpoint } from '../core/endpoint.ts';
@@ -211,7 +211,15 @@ export async function shiftTrafficStep(world: World, input: ShiftTrafficInput): 
   const failedTargets = input.poolerResults.filter((result) => result.failed).map((result) => result.target);
   const states = await observeTraffic(world);
   const health = regionHealth(input.topology, world.config, failedTargets);
-  const plan = planTraffic(input.topology, world.config, states, health);
+  let plan: TrafficPlan;
+  try {
+    plan = planTraffic(input.topology, world.config, states, health);
+  } catch (error) {
+    // A refused plan is the safety rule working (e.g. it would drain every region): change nothing, say why.
+    if (!(error instanceof TrafficPlanRefusedError)) throw error;
+    const refused = decide('shift-traffic', 'refuse', error.message);
+    return { changes: [], durationMs: world.now() - started, decision: refused, decisions: [refused] };
+  }
   if (plan.changes.length === 0) {
     return { changes: [], durationMs: world.now() - started, decision: plan.decision, decisions: [plan.decision] };
   }

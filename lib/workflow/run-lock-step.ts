@@ -30,10 +30,12 @@ export async function acquireRunLockStep(world: World, input: RunLockStepInput):
   const trigger = input.kind === 'switchover' ? Trigger.Manual : ((input.input?.trigger as Trigger | undefined) ?? Trigger.Manual);
   const parentArn = input.input?.switchoverExecutionArn;
   const running = await world.runs.listRunning();
+  // Rank by the start time the listing shows, as every other run sees it; our own clock only when not listed yet.
+  const ownStartedAtMs = running.find((execution) => execution.executionArn === input.executionArn)?.startedAtMs ?? startedAtMs;
   const parent = parentArn ? running.find((execution) => execution.executionArn === parentArn) : undefined;
   // A reconcile nested in a switchover ranks with its parent's start time: otherwise a run that started
   // between the two would wait for the parent while the parent waits for its child.
-  const selfStartedAtMs = parent ? Math.min(parent.startedAtMs, startedAtMs) : startedAtMs;
+  const selfStartedAtMs = parent ? Math.min(parent.startedAtMs, ownStartedAtMs) : ownStartedAtMs;
   const leaseMs = world.config.switchover.lockLeaseSeconds * 1000;
   const verdict: RunLockVerdict = decideRunLock({
     self: { executionArn: input.executionArn, startedAtMs: selfStartedAtMs },

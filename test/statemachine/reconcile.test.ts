@@ -128,7 +128,7 @@ describe('reconcile state machine', () => {
     expect(result.path).not.toContain('ApplyPoolers');
     expect(harness.metrics).toContainEqual({ name: 'DriftRepaired', value: 0, dimensions: { Trigger: 'schedule' } });
     // The in-sync scheduled run's cost (README: state transitions of an in-sync run).
-    expect(result.transitions).toBe(11);
+    expect(result.transitions).toBe(12);
   });
 
   it('a dry run reports the plan and changes nothing', async () => {

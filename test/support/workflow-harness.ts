@@ -52,6 +52,8 @@ export interface GlobalClusterFake {
   onSwitch: (targetArn: string) => void;
   /** Member cluster status by ARN (DescribeDBClusters). */
   readonly memberStatus: Record<string, string>;
+  /** SynchronizationStatus overrides by member ARN (DescribeGlobalClusters). */
+  readonly syncStatus: Record<string, string>;
 }
 
 /** Three pooler targets in us-east-2 (so one can fail while two converge), traffic on GA and Route 53. */
@@ -97,7 +99,12 @@ export class WorkflowHarness {
       this.cluster.writerArn = targetArn;
     },
     memberStatus: {},
+    syncStatus: {},
   };
+  /** Added to the world's clock, to let bounded waits run out without real waiting. */
+  clockOffsetMs = 0;
+  /** When true, every run is listed as RUNNING (ListExecutions) while it runs, so concurrent runs see each other. */
+  trackRunning = false;
   readonly dials: Record<string, number> = { [GA_USE2]: 100, [GA_USW2]: 50 };
   readonly weights: Record<string, number> = { 'us-east-2': 100, 'us-west-2': 50 };
   readonly running: ExecutionListItem[] = [];
@@ -128,6 +135,7 @@ export class WorkflowHarness {
       telemetry: undefined,
       stateMachineArns: [RECONCILE_ARN, SWITCHOVER_ARN],
       connectPooler: async (target) => this.poolers.find((pooler) => pooler.target === target.name)!,
+      now: () => Date.now() + this.clockOffsetMs,
     });
     this.world = { ...world, emitMetrics: async (metrics) => void this.metrics.push(...metrics) };
   }
@@ -142,6 +150,23 @@ export class WorkflowHarness {
     const waits = Object.fromEntries(Object.entries(definition.States).filter(([, state]) => state.Type === 'Wait').map(([stateName]) => [stateName, 1]));
     const retries = Object.fromEntries(Object.keys(definition.States).map((stateName) => [stateName, 1]));
     retries.ApplyPooler = 1;
+    const listed: ExecutionListItem = { executionArn, stateMachineArn, name, status: 'RUNNING', startDate: new Date(startTime) };
+    if (this.trackRunning) this.running.push(listed);
+    try {
+      return await this.#runDefinition(definition, input, extraTasks, { executionArn, name, startTime, waits, retries });
+    } finally {
+      const index = this.running.indexOf(listed);
+      if (index >= 0) this.running.splice(index, 1);
+    }
+  }
+
+  async #runDefinition(
+    definition: Awaited<ReturnType<typeof loadDefinition>>,
+    input: unknown,
+    extraTasks: Record<string, LocalTaskHandler>,
+    execution: { executionArn: string; name: string; startTime: string; waits: Record<string, number>; retries: Record<string, number> },
+  ): Promise<LocalExecutionResult> {
+    const { executionArn, name, startTime, waits, retries } = execution;
     return runLocally({
       definition,
       input,
@@ -156,7 +181,12 @@ export class WorkflowHarness {
     this.rds.on(DescribeGlobalClustersCommand).callsFake(() => {
       const scripted = this.cluster.script.shift();
       const state = scripted ?? this.cluster;
-      return describeGlobalClustersResponse({ writerArn: state.writerArn, status: state.status ?? 'available', ...(state.failoverState ? { failoverState: state.failoverState } : {}) });
+      const response = describeGlobalClustersResponse({ writerArn: state.writerArn, status: state.status ?? 'available', ...(state.failoverState ? { failoverState: state.failoverState } : {}) });
+      for (const member of response.GlobalClusters[0].GlobalClusterMembers ?? []) {
+        const sync = this.cluster.syncStatus[member.DBClusterArn!];
+        if (sync) member.SynchronizationStatus = sync as typeof member.SynchronizationStatus;
+      }
+      return response;
     });
     this.rds.on(DescribeDBClustersCommand).callsFake((input: { DBClusterIdentifier?: string }) => {
       const arn = input.DBClusterIdentifier!;
