@@ -13,7 +13,22 @@ import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lib/adapters/config-file.ts';
 import { readZipEntries } from './read-zip.ts';
+import {
+  actionsOf,
+  definitionParts,
+  findDependencyCycle,
+  permissionsOf,
+  resolvedDefinition,
+  resourcesOf,
+  resourcesOfType,
+  statementsOf,
+  taskStatesOf,
+  type Resource,
+  type Statement,
+  type Template,
+} from './template.ts';
 import { PROGRESS_EVENT_IDS, RdsEventId, TRIGGERING_EVENT_IDS } from '../../lib/core/constants.ts';
+import { workflowFunctions } from '../../lib/workflow/workflow-tasks.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SLS = join(ROOT, 'node_modules/osls/bin/serverless.js');
@@ -23,22 +38,46 @@ interface AslValidationResult {
   readonly isValid: boolean;
   errorsText(separator?: string): string;
 }
+const require = createRequire(import.meta.url);
 // asl-validator is CommonJS (`module.exports = function validator`) and ships no types.
-const validateAsl = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => AslValidationResult;
+const validateAsl = require('asl-validator') as (definition: unknown) => AslValidationResult;
 
-interface Resource {
-  readonly Type: string;
-  readonly Properties?: Record<string, unknown>;
-}
-interface Template {
-  readonly Resources: Record<string, Resource>;
-}
-interface Statement {
-  readonly Effect: string;
-  readonly Action?: string | string[];
-  readonly NotAction?: unknown;
-  readonly Resource?: unknown;
-}
+const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+/**
+ * Role -> the actions beyond its own logs, for config/example.yml (Global Accelerator and Route 53
+ * configured, no SNS topic). From the World methods each step calls (lib/workflow/*.ts) and the AWS
+ * calls behind them (lib/workflow/aws-world.ts, lib/adapters/*.ts).
+ */
+const EXPECTED_WORKFLOW_ACTIONS: Record<string, string[]> = {
+  AcquireRunLockRole: ['states:ListExecutions'],
+  ObserveTopologyRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters'],
+  VerifyWriterRole: ['rds:DescribeDBClusters'],
+  PlanRole: ['eks:DescribeCluster', 'globalaccelerator:DescribeEndpointGroup', 'route53:ListResourceRecordSets'],
+  ApplyPoolerRole: ['eks:DescribeCluster'],
+  ShiftTrafficRole: [
+    'globalaccelerator:DescribeEndpointGroup',
+    'globalaccelerator:UpdateEndpointGroup',
+    'route53:ListResourceRecordSets',
+    'route53:ChangeResourceRecordSets',
+    'route53:GetChange',
+  ],
+  ReportRole: [],
+  ResumePoolersRole: ['eks:DescribeCluster'],
+  ReportFailureRole: [],
+  PreflightRole: [
+    'rds:DescribeGlobalClusters',
+    'rds:DescribeDBClusters',
+    'cloudwatch:GetMetricData',
+    'eks:DescribeCluster',
+    'globalaccelerator:DescribeEndpointGroup',
+    'route53:ListResourceRecordSets',
+  ],
+  PausePoolersRole: ['eks:DescribeCluster'],
+  ExecuteSwitchRole: ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster'],
+  CheckSwitchRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters'],
+  ResumeEarlyRole: ['eks:DescribeCluster'],
+  SummarizeSwitchoverRole: [],
+};
 
 interface SlsRun {
   readonly code: number;
@@ -68,49 +107,6 @@ function sls(args: readonly string[], env: Record<string, string>): Promise<SlsR
   });
 }
 
-function resourcesOfType(template: Template, type: string): [string, Resource][] {
-  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
-}
-
-function statementsOf(template: Template): [string, Statement][] {
-  const found: [string, Statement][] = [];
-  for (const [id, resource] of Object.entries(template.Resources)) {
-    const documents: unknown[] = [];
-    if (resource.Type === 'AWS::IAM::Role') {
-      documents.push(resource.Properties?.AssumeRolePolicyDocument);
-      for (const policy of (resource.Properties?.Policies as { PolicyDocument: unknown }[] | undefined) ?? []) documents.push(policy.PolicyDocument);
-    }
-    if (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') documents.push(resource.Properties?.PolicyDocument);
-    for (const document of documents) {
-      for (const statement of (document as { Statement?: Statement[] } | undefined)?.Statement ?? []) found.push([id, statement]);
-    }
-  }
-  return found;
-}
-
-/**
- * The definition as Step Functions will see it: Fn::Sub pseudo parameters and resource references,
- * and DefinitionSubstitutions, filled with plausible values (intrinsics become a fake Lambda ARN).
- */
-function resolvedDefinition(resource: Resource): unknown {
-  const properties = resource.Properties ?? {};
-  const raw = properties.DefinitionString;
-  let text = typeof raw === 'string' ? raw : (() => {
-    const sub = (raw as { 'Fn::Sub': string | [string, unknown] })['Fn::Sub'];
-    return Array.isArray(sub) ? sub[0] : sub;
-  })();
-  const substitutions = (properties.DefinitionSubstitutions ?? {}) as Record<string, unknown>;
-  text = text.replace(/\$\{([A-Za-z0-9_:.]+)\}/g, (placeholder, name: string) => {
-    if (name === 'AWS::Partition') return 'aws';
-    if (name === 'AWS::Region') return 'us-east-2';
-    if (name === 'AWS::AccountId') return '123456789012';
-    const value = substitutions[name];
-    if (typeof value === 'string' || typeof value === 'number') return String(value);
-    return `arn:aws:lambda:us-east-2:123456789012:function:${name.replace(/[^A-Za-z0-9-_]/g, '-')}`;
-  });
-  return JSON.parse(text);
-}
-
 describe('sls package --stage ci --region us-east-2 (config/example.yml)', () => {
   let packageDir: string;
   let run: SlsRun;
@@ -127,17 +123,83 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     if (packageDir) await rm(packageDir, { recursive: true, force: true });
   });
 
-  it('defines the reconcile state machine, and every state machine definition is valid ASL', () => {
+  /** Unpacks a function's zip from the package directory; returns the directory. */
+  async function unpack(s3Key: string, into: string): Promise<string> {
+    const bundleDir = join(packageDir, into);
+    for (const [name, data] of readZipEntries(readFileSync(join(packageDir, basename(s3Key))))) {
+      await mkdir(dirname(join(bundleDir, name)), { recursive: true });
+      await writeFile(join(bundleDir, name), data);
+    }
+    return bundleDir;
+  }
+
+  /** Runs an ESM script on this Node with only the given environment (plus PATH); resolves its output. */
+  function runNode(script: string, env: Record<string, string>): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '', ...env } }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`),
+      );
+    });
+  }
+
+  it('defines the reconcile and switchover state machines, each valid ASL with no placeholder left', () => {
     // Prepare
     const machines = resourcesOfType(template, 'AWS::StepFunctions::StateMachine');
 
     // Assess
-    expect(machines.map(([, machine]) => machine.Properties?.StateMachineName)).toContain('aurora-global-failover-ci-reconcile');
+    expect(machines.map(([, machine]) => machine.Properties?.StateMachineName).sort()).toEqual(['aurora-global-failover-ci-reconcile', 'aurora-global-failover-ci-switchover']);
     for (const [id, machine] of machines) {
-      const result = validateAsl(resolvedDefinition(machine));
+      expect(machine.Properties?.StateMachineType, id).toBe('STANDARD');
+      expect(JSON.stringify(machine.Properties?.DefinitionString), id).not.toContain('000000000000');
+      const result = validateAsl(resolvedDefinition(template, machine));
       expect(result.errorsText(), id).toBe('');
       expect(result.isValid, id).toBe(true);
     }
+  });
+
+  it('points every Lambda Task at this stack\'s function for that task, with a timeout shorter than the Task\'s', () => {
+    // Prepare
+    const machines = resourcesOfType(template, 'AWS::StepFunctions::StateMachine');
+    const tasks = machines.flatMap(([id, machine]) => {
+      const { text, params } = definitionParts(machine);
+      return taskStatesOf(JSON.parse(text)).map((task) => ({ machine: id, task, params }));
+    });
+    const lambdaTasks = tasks.filter(({ task }) => !task.Resource.startsWith('arn:aws:states:::'));
+
+    // Assess: the ASL files name one Task per workflow function key, all of which are wired.
+    expect(lambdaTasks.length).toBeGreaterThanOrEqual(Object.keys(workflowFunctions).length);
+    for (const { machine, task, params } of lambdaTasks) {
+      const where = `${machine}.${task.name}`;
+      const placeholder = /^\$\{([A-Za-z0-9_]+)\}$/.exec(task.Resource)?.[1];
+      expect(placeholder, where).toBeDefined();
+      const [functionId, attribute] = (params[placeholder!] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+      expect(attribute, where).toBe('Arn');
+      const fn = template.Resources[functionId]?.Properties ?? {};
+      expect(template.Resources[functionId]?.Type, where).toBe('AWS::Lambda::Function');
+      const key = /^functions\/([a-z0-9-]+)\.handler$/.exec(String(fn.Handler))?.[1];
+      expect(key && key in workflowFunctions, `${where}: ${String(fn.Handler)}`).toBe(true);
+      expect(fn.FunctionName, where).toBe(`aurora-global-failover-ci-${key}`);
+      expect(task.TimeoutSeconds, where).toBeGreaterThan(Number(fn.Timeout));
+    }
+    const wired = new Set(lambdaTasks.map(({ task, params }) => (params[task.Resource.slice(2, -1)] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0]));
+    expect(wired.size).toBe(Object.keys(workflowFunctions).length);
+  });
+
+  it('nests the reconcile run in the switchover through startExecution.sync:2 on this stack\'s reconcile state machine', () => {
+    // Prepare
+    const switchover = template.Resources.SwitchoverStateMachine!;
+    const { text, params } = definitionParts(switchover);
+    const nested = taskStatesOf(JSON.parse(text)).filter((task) => task.Resource.startsWith('arn:aws:states:::states:startExecution'));
+
+    // Assess
+    expect(nested.map((task) => task.Resource)).toEqual(['arn:aws:states:::states:startExecution.sync:2']);
+    const arnPlaceholder = String(nested[0]?.Parameters?.StateMachineArn).slice(2, -1);
+    expect(params[arnPlaceholder]).toEqual({ Ref: 'ReconcileStateMachine' });
+  });
+
+  it('has no dependency cycle between its resources', () => {
+    // Assess: state machines reference the functions, so nothing a function depends on may reference a state machine.
+    expect(findDependencyCycle(template)).toBeUndefined();
   });
 
   it('has EventBridge rules for exactly the sampled global-failover event ids, all targeting the intake', () => {
@@ -184,8 +246,12 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
     const expectedConfig = JSON.stringify(await loadConfigFile(join(ROOT, 'config/example.yml')));
 
-    // Assess
+    const handlerFiles = readdirSync(join(ROOT, 'functions')).filter((file) => file.endsWith('.ts'));
+
+    // Assess: one function per handler file, i.e. the intake plus one per workflow function key.
     expect(functions.map(([id]) => id)).toContain('OnRdsEventLambdaFunction');
+    expect(functions.map(([, fn]) => String(fn.Properties?.Handler)).sort()).toEqual(handlerFiles.map((file) => `functions/${file.replace(/\.ts$/, '')}.handler`).sort());
+    expect(handlerFiles.sort()).toEqual(['on-rds-event.ts', ...Object.keys(workflowFunctions).map((key) => `${key}.ts`)].sort());
     for (const [id, fn] of functions) {
       const properties = fn.Properties ?? {};
       expect(properties.Runtime, id).toBe('nodejs24.x');
@@ -201,12 +267,7 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
   it('ships an intake bundle that runs on Node 24 as ESM and decides from FAILOVER_CONFIG', async () => {
     // Prepare: unpack the bundle and give it the environment Lambda would.
     const fn = template.Resources.OnRdsEventLambdaFunction?.Properties ?? {};
-    const zip = readZipEntries(readFileSync(join(packageDir, basename((fn.Code as { S3Key: string }).S3Key))));
-    const bundleDir = join(packageDir, 'unpacked');
-    for (const [name, data] of zip) {
-      await mkdir(dirname(join(bundleDir, name)), { recursive: true });
-      await writeFile(join(bundleDir, name), data);
-    }
+    const bundleDir = await unpack(String((fn.Code as { S3Key: string }).S3Key), 'unpacked-intake');
     const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
     const script = `
       const { handler } = await import(${JSON.stringify(join(bundleDir, 'functions/on-rds-event.mjs'))});
@@ -217,21 +278,41 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     `;
 
     // Act
-    const output = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, ['--input-type=module', '-e', script], {
-        env: {
-          PATH: process.env.PATH ?? '',
-          AWS_REGION: 'us-east-2',
-          FAILOVER_CONFIG: String(variables.FAILOVER_CONFIG),
-          RECONCILE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-2:123456789012:stateMachine:aurora-global-failover-ci-reconcile',
-          SAMPLE_EVENT: readFileSync(join(ROOT, 'events/rds/0181-switchover-started.json'), 'utf8'),
-        },
-      }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(`${stdout}${stderr}`)));
+    const output = await runNode(script, {
+      AWS_REGION: 'us-east-2',
+      FAILOVER_CONFIG: String(variables.FAILOVER_CONFIG),
+      RECONCILE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-2:123456789012:stateMachine:aurora-global-failover-ci-reconcile',
+      SAMPLE_EVENT: readFileSync(join(ROOT, 'events/rds/0181-switchover-started.json'), 'utf8'),
     });
 
     // Assess
     expect(output).toContain('RESULT ["recorded","rejected"]');
     expect(output).toContain('"FailoverProgressEvents":1');
+  });
+
+  it('ships workflow bundles that load on Node 24 as ESM and run their step', async () => {
+    // Prepare: the summarize step touches no AWS API, so the bundle runs offline end to end.
+    const fn = template.Resources.SummarizeSwitchoverLambdaFunction?.Properties ?? {};
+    const bundleDir = await unpack(String((fn.Code as { S3Key: string }).S3Key), 'unpacked-summarize');
+    const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    const preflight = {
+      verdict: 'nothing-to-do', dryRun: false, globalClusterId: 'app-global', mode: 'switchover', currentWriterRegion: 'us-east-2',
+      target: { region: 'us-east-2', dbClusterArn: 'arn:aws:rds:us-east-2:123456789012:cluster:app-use2' },
+      checks: [], decision: { step: 'switchover:preflight', decision: 'nothing-to-do', reason: 'us-east-2 is already the writer' },
+    };
+    const script = `
+      const { handler } = await import(${JSON.stringify(join(bundleDir, 'functions/summarize-switchover.mjs'))});
+      const context = { awsRequestId: 'smoke', functionName: 'smoke', memoryLimitInMB: '256', invokedFunctionArn: 'arn:aws:lambda:us-east-2:123456789012:function:smoke', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 1000 };
+      const summary = await handler({ state: { preflight: JSON.parse(process.env.PREFLIGHT) } }, context);
+      process.stderr.write('RESULT ' + JSON.stringify(summary) + '\\n');
+    `;
+
+    // Act
+    const output = await runNode(script, { AWS_REGION: 'us-east-2', FAILOVER_CONFIG: String(variables.FAILOVER_CONFIG), PREFLIGHT: JSON.stringify(preflight) });
+
+    // Assess
+    const result = JSON.parse(/RESULT (.*)/.exec(output)?.[1] ?? 'null') as { outcome?: string; to?: string } | null;
+    expect(result).toMatchObject({ outcome: 'nothing-to-do', to: 'us-east-2' });
   });
 
   it('gives the intake its own role that may only start the reconcile workflow and write its logs', () => {
@@ -246,6 +327,105 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     expect(allowed.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'states:StartExecution', 'sts:AssumeRole'].sort());
   });
 
+  it('gives every function its own role, trusted by Lambda only', () => {
+    // Prepare
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+    const roleIds = functions.map(([, fn]) => (fn.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0]);
+
+    // Assess
+    expect(new Set(roleIds).size).toBe(functions.length);
+    for (const roleId of roleIds) {
+      const trust = (template.Resources[roleId]?.Properties?.AssumeRolePolicyDocument as { Statement: { Principal: unknown; Action: unknown }[] }).Statement;
+      expect(trust, roleId).toEqual([expect.objectContaining({ Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' })]);
+    }
+  });
+
+  it('grants each workflow function exactly the actions its step calls', () => {
+    // Prepare
+    const granted = Object.fromEntries(
+      Object.keys(EXPECTED_WORKFLOW_ACTIONS).map((roleId) => [roleId, permissionsOf(template, roleId).flatMap(actionsOf).sort()]),
+    );
+    const functionRoles = resourcesOfType(template, 'AWS::Lambda::Function')
+      .map(([, fn]) => (fn.Properties?.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0])
+      .filter((roleId) => roleId !== 'OnRdsEventRole');
+
+    // Assess: the table covers every workflow function; write actions appear only where the step writes.
+    expect(functionRoles.sort()).toEqual(Object.keys(EXPECTED_WORKFLOW_ACTIONS).sort());
+    expect(granted).toEqual(
+      Object.fromEntries(Object.entries(EXPECTED_WORKFLOW_ACTIONS).map(([roleId, actions]) => [roleId, [...LOG_ACTIONS, ...actions].sort()])),
+    );
+  });
+
+  it('scopes every grant to the resources of the config, and to this stack\'s own logs and state machines', async () => {
+    // Prepare
+    const config = await loadConfigFile(join(ROOT, 'config/example.yml'));
+    const account = '123456789012';
+    const sections = Object.values(config.regions);
+    const members = sections.map((section) => section.dbClusterArn).sort();
+    const globalCluster = `arn:aws:rds::${account}:global-cluster:${config.globalClusterId}`;
+    const stateMachines = resourcesOfType(template, 'AWS::StepFunctions::StateMachine')
+      .map(([, machine]) => `arn:aws:states:us-east-2:${account}:stateMachine:${String(machine.Properties?.StateMachineName)}`)
+      .sort();
+    const zones = [...new Set(sections.flatMap((section) => (section.traffic.route53 ? [`arn:aws:route53:::hostedzone/${section.traffic.route53.hostedZoneId}`] : [])))];
+    const endpointGroups = sections.flatMap((section) => (section.traffic.globalAccelerator ? [section.traffic.globalAccelerator.endpointGroupArn] : [])).sort();
+    const eksClusters = [...new Set(config.regions['us-east-2']!.poolers.map((target) => `arn:aws:eks:us-east-2:${account}:cluster/${target.eksCluster}`))];
+    const expectedByAction: Record<string, string[]> = {
+      'states:ListExecutions': stateMachines,
+      'rds:DescribeGlobalClusters': [globalCluster],
+      'rds:DescribeDBClusters': members,
+      'rds:SwitchoverGlobalCluster': [globalCluster, ...members].sort(),
+      'rds:FailoverGlobalCluster': [globalCluster, ...members].sort(),
+      'eks:DescribeCluster': eksClusters,
+      'globalaccelerator:DescribeEndpointGroup': endpointGroups,
+      'globalaccelerator:UpdateEndpointGroup': endpointGroups,
+      'route53:ListResourceRecordSets': zones,
+      'route53:ChangeResourceRecordSets': zones,
+      'route53:GetChange': ['arn:aws:route53:::change/*'],
+      // The one action without resource-level permissions.
+      'cloudwatch:GetMetricData': ['*'],
+    };
+
+    // Assess
+    expect(endpointGroups.length).toBeGreaterThan(0);
+    expect(zones.length).toBeGreaterThan(0);
+    for (const [, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      const roleId = (fn.Properties?.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      const ownLogs = `arn:aws:logs:us-east-2:${account}:log-group:/aws/lambda/${String(fn.Properties?.FunctionName)}:*`;
+      for (const statement of permissionsOf(template, roleId)) {
+        for (const action of actionsOf(statement)) {
+          const expected = action.startsWith('logs:') ? [ownLogs] : action === 'states:StartExecution' ? ['Ref:ReconcileStateMachine'] : expectedByAction[action];
+          expect(resourcesOf(statement).sort(), `${roleId} ${action}`).toEqual(expected);
+        }
+      }
+    }
+  });
+
+  it('lets each state machine invoke exactly the functions its definition names, and the switchover follow its nested reconcile', () => {
+    // Prepare
+    const machines = resourcesOfType(template, 'AWS::StepFunctions::StateMachine');
+
+    // Assess
+    for (const [id, machine] of machines) {
+      const roleId = (machine.Properties?.RoleArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      const statements = permissionsOf(template, roleId);
+      const lambdaArns = taskStatesOf(resolvedDefinition(template, machine))
+        .map((task) => task.Resource)
+        .filter((resource) => resource.startsWith('arn:aws:lambda:'));
+      const invoke = statements.filter((statement) => actionsOf(statement).includes('lambda:InvokeFunction'));
+      expect(invoke.flatMap(resourcesOf).sort(), id).toEqual([...new Set(lambdaArns)].sort());
+      const others = statements.filter((statement) => !invoke.includes(statement));
+      if (id === 'ReconcileStateMachine') expect(others, id).toEqual([]);
+    }
+    const switchover = permissionsOf(template, 'SwitchoverStateMachineRole');
+    const byAction = (action: string) => switchover.filter((statement) => actionsOf(statement).includes(action)).flatMap(resourcesOf);
+    expect(byAction('states:StartExecution')).toEqual(['Ref:ReconcileStateMachine']);
+    expect(byAction('states:DescribeExecution')).toEqual(['arn:aws:states:us-east-2:123456789012:execution:aurora-global-failover-ci-reconcile:*']);
+    expect(byAction('states:StopExecution')).toEqual(['arn:aws:states:us-east-2:123456789012:execution:aurora-global-failover-ci-reconcile:*']);
+    for (const action of ['events:PutTargets', 'events:PutRule', 'events:DescribeRule']) {
+      expect(byAction(action), action).toEqual(['arn:aws:events:us-east-2:123456789012:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule']);
+    }
+  });
+
   it('has no IAM statement that grants * actions', () => {
     // Prepare
     const statements = statementsOf(template);
@@ -254,6 +434,8 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     expect(statements.length).toBeGreaterThan(3);
     for (const [id, statement] of statements) {
       expect(statement.NotAction, id).toBeUndefined();
+      expect(statement.Effect, id).toBe('Allow');
+      if (statement.Action !== 'sts:AssumeRole') expect(resourcesOf(statement).length, id).toBeGreaterThan(0);
       for (const action of [statement.Action ?? []].flat()) {
         expect(action, id).not.toBe('*');
         expect(action, id).not.toMatch(/:\*$/);
@@ -296,4 +478,123 @@ describe('sls package with an invalid config', () => {
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(/regions\.eu-west-1: this stack's region is not configured/);
   }, PACKAGING_TIMEOUT_MS);
+});
+
+// The two resolvers serverless.yml loads, exercised directly for the configurations example.yml does not cover.
+
+type RoleResources = { Resources: Record<string, Resource> };
+const functionRoles = require(join(ROOT, 'serverless/function-roles.cjs')) as (context: { resolveVariable: (address: string) => Promise<unknown> }) => Promise<RoleResources>;
+const definitions = require(join(ROOT, 'serverless/definitions.cjs')) as {
+  replacePlaceholders(value: unknown, jsonPath: string, lookup: { functions: Map<string, { logicalId: string; name: string }> }, file: string): unknown;
+};
+
+function variables(overrides: Record<string, unknown>): (address: string) => Promise<unknown> {
+  const values: Record<string, unknown> = {
+    'self:service': 'aurora-global-failover',
+    'sls:stage': 'ci',
+    'failover:globalClusterArn': 'arn:aws:rds::123456789012:global-cluster:app-global',
+    'failover:memberDbClusterArns': ['arn:aws:rds:us-east-2:123456789012:cluster:app-use2'],
+    'failover:eksClusterArns': ['arn:aws:eks:us-east-2:123456789012:cluster/app-use2'],
+    'failover:endpointGroupArns': [],
+    'failover:hostedZoneArns': [],
+    'failover:snsTopicArn': '',
+    ...overrides,
+  };
+  return async (address) => {
+    if (!(address in values)) throw new Error(`unexpected variable ${address}`);
+    return values[address];
+  };
+}
+
+function roleActions(roles: RoleResources): Record<string, string[]> {
+  const template: Template = roles;
+  return Object.fromEntries(Object.keys(roles.Resources).map((roleId) => [roleId, permissionsOf(template, roleId).flatMap(actionsOf)]));
+}
+
+describe('function roles (serverless/function-roles.cjs)', () => {
+  it('lets only the report steps publish, and only to the configured topic', async () => {
+    // Prepare
+    const topic = 'arn:aws:sns:us-east-2:123456789012:aurora-failover';
+
+    // Act
+    const roles = await functionRoles({ resolveVariable: variables({ 'failover:snsTopicArn': topic }) });
+
+    // Assess
+    const publishers = Object.entries(roleActions(roles)).filter(([, actions]) => actions.includes('sns:Publish')).map(([roleId]) => roleId);
+    expect(publishers.sort()).toEqual(['ReportFailureRole', 'ReportRole']);
+    for (const roleId of publishers) {
+      const publish = permissionsOf(roles, roleId).filter((statement: Statement) => actionsOf(statement).includes('sns:Publish'));
+      expect(publish.flatMap(resourcesOf)).toEqual([topic]);
+    }
+  });
+
+  it('adds no statement for traffic systems, topics or pooler clusters that are not configured', async () => {
+    // Act
+    const roles = await functionRoles({ resolveVariable: variables({ 'failover:eksClusterArns': [] }) });
+
+    // Assess
+    const all = Object.values(roleActions(roles)).flat();
+    expect(all.filter((action) => /^(globalaccelerator|route53|sns|eks):/.test(action))).toEqual([]);
+    for (const roleId of Object.keys(roles.Resources)) {
+      for (const statement of permissionsOf(roles, roleId)) expect(resourcesOf(statement).length, `${roleId} ${statement.Sid}`).toBeGreaterThan(0);
+    }
+    expect(all).toContain('rds:SwitchoverGlobalCluster');
+  });
+});
+
+describe('definition resolver (serverless/definitions.cjs)', () => {
+  const lookup = { functions: new Map([['plan', { logicalId: 'PlanLambdaFunction', name: 'aurora-global-failover-ci-plan' }]]) };
+
+  it('replaces function and state machine placeholders with references to this stack', () => {
+    // Act
+    const resolved = definitions.replacePlaceholders(
+      {
+        States: {
+          Plan: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:aurora-failover-plan' },
+          Nested: { Type: 'Task', Parameters: { StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:aurora-failover-reconcile' } },
+        },
+      },
+      '$',
+      lookup,
+      'statemachines/test.asl.json',
+    );
+
+    // Assess
+    expect(resolved).toEqual({
+      States: {
+        Plan: { Type: 'Task', Resource: { 'Fn::GetAtt': ['PlanLambdaFunction', 'Arn'] } },
+        Nested: { Type: 'Task', Parameters: { StateMachineArn: { Ref: 'ReconcileStateMachine' } } },
+      },
+    });
+  });
+
+  it('refuses a placeholder it cannot map, naming the file, the path and the value', () => {
+    // Prepare
+    const unknownFunction = { States: { Apply: { Resource: 'arn:aws:lambda:us-east-1:000000000000:function:aurora-failover-teleport' } } };
+    const unknownMachine = { States: { Nested: { Parameters: { StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:other' } } } };
+
+    // Act + Assess
+    expect(() => definitions.replacePlaceholders(unknownFunction, '$', lookup, 'statemachines/x.asl.json')).toThrow(
+      'statemachines/x.asl.json $.States.Apply.Resource: placeholder arn:aws:lambda:us-east-1:000000000000:function:aurora-failover-teleport names function "teleport", but no function in serverless.yml has handler functions/teleport.handler',
+    );
+    expect(() => definitions.replacePlaceholders(unknownMachine, '$', lookup, 'statemachines/x.asl.json')).toThrow(
+      /\$\.States\.Nested\.Parameters\.StateMachineArn: unknown placeholder arn:aws:states:us-east-1:000000000000:stateMachine:other/,
+    );
+  });
+});
+
+describe('dependency cycle check (test/packaging/template.ts)', () => {
+  it('finds the cycle a function would close by referencing the state machine that invokes it', () => {
+    // Prepare
+    const template: Template = {
+      Resources: {
+        Machine: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: { 'Fn::Sub': ['{"Resource":"${fn}"}', { fn: { 'Fn::GetAtt': ['Fn', 'Arn'] } }] } } },
+        Fn: { Type: 'AWS::Lambda::Function', Properties: { Role: { 'Fn::GetAtt': ['Role', 'Arn'] } } },
+        Role: { Type: 'AWS::IAM::Role', Properties: { Policies: [{ PolicyDocument: { Statement: [{ Resource: { Ref: 'Machine' } }] } }] } },
+      },
+    };
+
+    // Act + Assess
+    expect(findDependencyCycle(template)).toEqual(['Machine', 'Fn', 'Role', 'Machine']);
+  });
 });
