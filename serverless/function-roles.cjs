@@ -119,6 +119,17 @@ module.exports = async ({ resolveVariable }) => {
     if (unknown.length > 0) throw new Error(`serverless/function-roles.cjs: ${functionKey} names unknown grant(s) ${unknown.join(', ')}`);
     Resources[roleLogicalId(functionKey)] = roleOf(functionKey, grants, scope);
   }
-  return { Resources };
+  // Each of these roles needs an EKS access entry (docs/kubernetes.md); role names are generated.
+  const poolerRoles = Object.entries(GRANTS_BY_FUNCTION).filter(([, names]) => names.includes('reachPoolers')).map(([key]) => roleLogicalId(key));
+  const Outputs =
+    eksClusterArns.length === 0
+      ? {}
+      : {
+          PoolerRoleArns: {
+            Description: 'Roles that reach the PgBouncer targets: give each an EKS access entry in the aurora-failover group',
+            Value: { 'Fn::Join': [',', poolerRoles.map((roleId) => ({ 'Fn::GetAtt': [roleId, 'Arn'] }))] },
+          },
+        };
+  return { Resources, Outputs };
 };
 module.exports.GRANTS_BY_FUNCTION = GRANTS_BY_FUNCTION;

@@ -327,6 +327,19 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     expect(allowed.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'states:StartExecution', 'sts:AssumeRole'].sort());
   });
 
+  it('outputs both state machine ARNs and the roles that need an EKS access entry', () => {
+    // Prepare
+    const outputs = (template as Template & { Outputs: Record<string, { Value: unknown }> }).Outputs;
+    const poolerRoles = Object.entries(EXPECTED_WORKFLOW_ACTIONS).filter(([, actions]) => actions.includes('eks:DescribeCluster')).map(([roleId]) => roleId);
+
+    // Assess
+    expect(outputs.ReconcileStateMachineArn?.Value).toEqual({ Ref: 'ReconcileStateMachine' });
+    expect(outputs.SwitchoverStateMachineArn?.Value).toEqual({ Ref: 'SwitchoverStateMachine' });
+    const [separator, arns] = (outputs.PoolerRoleArns?.Value as { 'Fn::Join': [string, { 'Fn::GetAtt': [string, string] }[]] })['Fn::Join'];
+    expect(separator).toBe(',');
+    expect(arns.map((arn) => arn['Fn::GetAtt'][0]).sort()).toEqual(poolerRoles.sort());
+  });
+
   it('gives every function its own role, trusted by Lambda only', () => {
     // Prepare
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
