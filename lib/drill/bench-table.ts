@@ -1,0 +1,83 @@
+/** The benchmark's comparison table: one row per drill run, the numbers the strategies are judged by. Pure. */
+import { formatMs } from './report-model.ts';
+import type { BenchResults, DrillResults, RegionResult } from './results.ts';
+import { renderTextTable, type TextColumn } from './text-table.ts';
+
+export interface BenchRow {
+  strategy: string;
+  poolMode: string;
+  /** Failed transactions, summed over every switch and region. */
+  failed: number;
+  /** The worst region's write gap in any switch. */
+  maxWriteGapMs: number;
+  maxP99Ms: number;
+  /** The slowest promotion: the floor a write gap is compared with. */
+  maxPromotionMs: number;
+  lostAcknowledgedCommits: number;
+  commitsOnOldWriterAfterPromotion: number;
+  /** The drill's overhead; the slowest repoint when the runner did not report it separately. */
+  overheadMs: number;
+  invariantsOk: boolean;
+}
+
+function switchRegions(run: DrillResults): RegionResult[] {
+  return run.switches.flatMap((drillSwitch) => Object.values(drillSwitch.regions));
+}
+
+const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+const max = (values: readonly number[]) => values.reduce((highest, value) => Math.max(highest, value), 0);
+
+/** The comparison numbers of one run. */
+export function benchRow(run: DrillResults): BenchRow {
+  const regions = switchRegions(run);
+  return {
+    strategy: run.strategy,
+    poolMode: run.poolMode,
+    failed: sum(regions.map((region) => region.failed)),
+    maxWriteGapMs: max(regions.map((region) => region.writeGapMs)),
+    maxP99Ms: max(regions.map((region) => region.p99Ms)),
+    maxPromotionMs: max(run.switches.map((drillSwitch) => drillSwitch.promotionMs)),
+    lostAcknowledgedCommits: sum(run.switches.map((drillSwitch) => drillSwitch.lostAcknowledgedCommits)),
+    commitsOnOldWriterAfterPromotion: sum(run.switches.map((drillSwitch) => drillSwitch.commitsOnOldWriterAfterPromotion)),
+    overheadMs: run.overheadMs ?? max(run.switches.map((drillSwitch) => drillSwitch.repointMs)),
+    invariantsOk: run.invariants.every((invariant) => invariant.ok),
+  };
+}
+
+const COLUMNS: readonly TextColumn[] = [
+  { header: 'strategy', align: 'left' },
+  { header: 'pool mode', align: 'left' },
+  { header: 'failed tx', align: 'right' },
+  { header: 'max write gap ms', align: 'right' },
+  { header: 'max promotion ms', align: 'right' },
+  { header: 'max p99 ms', align: 'right' },
+  { header: 'lost commits', align: 'right' },
+  { header: 'commits on old writer', align: 'right' },
+  { header: 'overhead ms', align: 'right' },
+  { header: 'invariants', align: 'left' },
+];
+
+/**
+ * One row per run, in the order the runs were made.
+ *
+ * @example
+ * console.log(renderBenchTable({ runs: [restartRun, reloadRun, liveRun] }));
+ * // strategy  pool mode    failed tx  max write gap ms  ...
+ * // restart   transaction        104               930  ...
+ */
+export function renderBenchTable(bench: BenchResults): string {
+  if (bench.runs.length === 0) return 'Benchmark: no runs';
+  const rows = bench.runs.map(benchRow).map((row) => [
+    row.strategy,
+    row.poolMode,
+    String(row.failed),
+    formatMs(row.maxWriteGapMs),
+    formatMs(row.maxPromotionMs),
+    formatMs(row.maxP99Ms),
+    String(row.lostAcknowledgedCommits),
+    String(row.commitsOnOldWriterAfterPromotion),
+    formatMs(row.overheadMs),
+    row.invariantsOk ? '✔ ok' : '✘ FAIL',
+  ]);
+  return renderTextTable(COLUMNS, rows);
+}
