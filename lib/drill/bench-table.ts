@@ -52,7 +52,7 @@ const COLUMNS: readonly TextColumn[] = [
   { header: 'max promotion ms', align: 'right' },
   { header: 'max p99 ms', align: 'right' },
   { header: 'lost commits', align: 'right' },
-  { header: 'commits on old writer', align: 'right' },
+  { header: 'old-writer commits', align: 'right' },
   { header: 'overhead ms', align: 'right' },
   { header: 'invariants', align: 'left' },
 ];

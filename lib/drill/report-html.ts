@@ -3,7 +3,7 @@
  * loaded from the network, so it opens from a file on a machine without network. Pure.
  */
 import { escapeHtml } from './escape-html.ts';
-import { describeOverhead, describeRun, regionTable, SWITCH_TABLE_NOTE, switchTable, timelineTable, type ReportTable } from './report-model.ts';
+import { describeOverhead, describeRun, regionTable, SWITCH_TABLE_NOTES, switchTable, timelineTable, type ReportTable } from './report-model.ts';
 import type { DrillInvariant, DrillResults } from './results.ts';
 import { renderDrillChart } from './svg-chart.ts';
 
@@ -71,7 +71,7 @@ export function renderHtmlReport(results: DrillResults): string {
     '<h2>Results</h2>',
   ];
   if (results.switches.length > 0) {
-    sections.push(htmlTable(switchTable(results), 'switches'), `<p class="note">${escapeHtml(SWITCH_TABLE_NOTE)}</p>`);
+    sections.push(htmlTable(switchTable(results), 'switches'), `<p class="note">${escapeHtml(SWITCH_TABLE_NOTES.join(' '))}</p>`);
   }
   sections.push(htmlTable(regionTable(results), 'regions'));
   if (overhead) sections.push(`<p class="note">${escapeHtml(overhead)}</p>`);

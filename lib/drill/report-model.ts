@@ -50,9 +50,11 @@ export function switchTable(results: DrillResults): ReportTable {
   };
 }
 
-export const SWITCH_TABLE_NOTE =
-  'commits on old writer: commits the old writer accepted after the new one was promoted (must be 0); ' +
-  'lost ack. commits: acknowledged commits missing on the new writer (must be 0).';
+/** What the two must-be-zero columns mean, one sentence each. */
+export const SWITCH_TABLE_NOTES = [
+  'commits on old writer: commits the old writer accepted after the new one was promoted (must be 0).',
+  'lost ack. commits: acknowledged commits missing on the new writer after the switch (must be 0).',
+] as const;
 
 function regionCells(window: string, region: string, result: RegionResult): string[] {
   return [

@@ -1,5 +1,5 @@
 /** The drill report for terminals and CI logs: timeline, results tables, invariants, live progress line. Pure. */
-import { describeOverhead, describeRun, regionTable, SWITCH_TABLE_NOTE, switchTable, timelineTable, type ReportTable } from './report-model.ts';
+import { describeOverhead, describeRun, regionTable, SWITCH_TABLE_NOTES, switchTable, timelineTable, type ReportTable } from './report-model.ts';
 import type { DrillInvariant, DrillResults } from './results.ts';
 import { renderTextTable } from './text-table.ts';
 
@@ -35,7 +35,7 @@ export function renderInvariant(invariant: DrillInvariant): string {
  */
 export function renderResultsTable(results: DrillResults): string {
   const sections = [`Results: ${describeRun(results)}`];
-  if (results.switches.length > 0) sections.push(`Switches\n${table(switchTable(results))}\n${INDENT}${SWITCH_TABLE_NOTE}`);
+  if (results.switches.length > 0) sections.push(['Switches', table(switchTable(results)), ...SWITCH_TABLE_NOTES.map((note) => INDENT + note)].join('\n'));
   sections.push(`Clients per region\n${table(regionTable(results))}`);
   const overhead = describeOverhead(results);
   if (overhead) sections.push(`${INDENT}${overhead}`);

@@ -262,7 +262,7 @@ describe('renderBenchTable', () => {
     const lines = table.split('\n');
     expect(lines).toHaveLength(5);
     expect(cells(lines[0] ?? '')).toEqual([
-      'strategy', 'pool mode', 'failed tx', 'max write gap ms', 'max promotion ms', 'max p99 ms', 'lost commits', 'commits on old writer', 'overhead ms', 'invariants',
+      'strategy', 'pool mode', 'failed tx', 'max write gap ms', 'max promotion ms', 'max p99 ms', 'lost commits', 'old-writer commits', 'overhead ms', 'invariants',
     ]);
     expect(row(table, 'restart')).toEqual(['restart', 'transaction', '246', '431', '318', '41', '0', '0', '142', '✔ ok']);
     expect(row(table, 'reload')).toEqual(['reload', 'transaction', '123', '431', '318', '41', '0', '0', '142', '✔ ok']);
