@@ -11,6 +11,7 @@ interface Command {
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
+  drill: { summary: 'run the local failover drill on real PostgreSQL + PgBouncer (127.0.0.1) and report what clients saw', load: async () => (await import('../lib/cli/drill.ts')).runDrillCli },
   plan: { summary: 'preview the reconcile plan from files (config, topology snapshot, pgbouncer.ini); changes nothing', load: async () => (await import('../lib/cli/plan.ts')).runPlanCli },
 };
 

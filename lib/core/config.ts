@@ -86,7 +86,8 @@ export const configSchema = z
         policy: z.enum([TrafficPolicy.None, TrafficPolicy.FollowWriter, TrafficPolicy.DrainUnhealthy]).default(TrafficPolicy.None),
         /** Percent (Global Accelerator traffic dial) and Route 53 weight; 0..100. */
         weights: z.strictObject({ writer: weight.default(100), others: weight.default(100) }).default({ writer: 100, others: 100 }),
-        route53ChangeTimeoutSeconds: z.number().int().min(5).max(600).default(120),
+        // Bounded below the shift-traffic Lambda's 600 s timeout so the wait for INSYNC can finish inside it.
+        route53ChangeTimeoutSeconds: z.number().int().min(5).max(480).default(120),
       })
       .default({ policy: TrafficPolicy.None, weights: { writer: 100, others: 100 }, route53ChangeTimeoutSeconds: 120 }),
     reconcile: z

@@ -39,7 +39,7 @@ export async function loadDefinition(path: string): Promise<StateMachineDefiniti
 }
 
 export async function runLocally(options: LocalExecutionOptions): Promise<LocalExecutionResult> {
-  const machine = new StateMachine(options.definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const machine = machineFor(options.definition);
   const taskResourceLocalHandlers = Object.fromEntries(
     Object.entries(options.tasks).map(([state, handler]) => [
       state,
@@ -72,6 +72,23 @@ export async function runLocally(options: LocalExecutionOptions): Promise<LocalE
     const failure = (error as { cause?: { name?: string; message?: string } }).cause ?? (error as Error);
     return { status: 'FAILED', error: failure.name, cause: failure.message, transitions: path.length, path };
   }
+}
+
+// Validating a definition is synchronous and takes ~100 ms: do it once per definition, not per execution.
+const machines = new WeakMap<StateMachineDefinition, StateMachine>();
+
+function machineFor(definition: StateMachineDefinition): StateMachine {
+  let machine = machines.get(definition);
+  if (!machine) {
+    machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+    machines.set(definition, machine);
+  }
+  return machine;
+}
+
+/** Validates a definition now (throws on an invalid one) so the first execution does not pay for it. */
+export function prepareDefinition(definition: StateMachineDefinition): void {
+  machineFor(definition);
 }
 
 function roundTrip(value: unknown): unknown {

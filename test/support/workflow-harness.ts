@@ -42,12 +42,15 @@ export const RECONCILE_ARN = `arn:aws:states:${REGION}:123456789012:stateMachine
 export const SWITCHOVER_ARN = `arn:aws:states:${REGION}:123456789012:stateMachine:aurora-global-failover-ci-switchover`;
 const BEFORE_INI = readFileSync(new URL('../../events/pgbouncer/use2-before-switchover.ini', import.meta.url), 'utf8');
 
+/** The API reference documents `switching-over`, which the SDK's FailoverStatus enum lacks: keep it a string. */
+export type ApiFailoverState = Omit<FailoverState, 'Status'> & { Status?: string };
+
 export interface GlobalClusterFake {
   writerArn: string;
   status: string;
-  failoverState?: FailoverState;
+  failoverState?: ApiFailoverState;
   /** States served by the next DescribeGlobalClusters calls before falling back to the fields above. */
-  readonly script: Array<{ writerArn: string; status?: string; failoverState?: FailoverState }>;
+  readonly script: Array<{ writerArn: string; status?: string; failoverState?: ApiFailoverState }>;
   /** What SwitchoverGlobalCluster / FailoverGlobalCluster do: by default the writer moves at once. */
   onSwitch: (targetArn: string) => void;
   /** Member cluster status by ARN (DescribeDBClusters). */
@@ -181,7 +184,7 @@ export class WorkflowHarness {
     this.rds.on(DescribeGlobalClustersCommand).callsFake(() => {
       const scripted = this.cluster.script.shift();
       const state = scripted ?? this.cluster;
-      const response = describeGlobalClustersResponse({ writerArn: state.writerArn, status: state.status ?? 'available', ...(state.failoverState ? { failoverState: state.failoverState } : {}) });
+      const response = describeGlobalClustersResponse({ writerArn: state.writerArn, status: state.status ?? 'available', ...(state.failoverState ? { failoverState: state.failoverState as FailoverState } : {}) });
       for (const member of response.GlobalClusters[0].GlobalClusterMembers ?? []) {
         const sync = this.cluster.syncStatus[member.DBClusterArn!];
         if (sync) member.SynchronizationStatus = sync as typeof member.SynchronizationStatus;

@@ -1,0 +1,150 @@
+/**
+ * `aurora-failover drill`: the local failover drill (real PostgreSQL + PgBouncer on 127.0.0.1, the real
+ * state machines). Prints a live progress line, then the timeline and the results table; writes the
+ * numbers as JSON (--json) and a self-contained HTML report (--report). Exit 0 when every invariant holds,
+ * 1 when one does not, 2 on invalid options or missing binaries.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { InvalidInputError } from '../core/errors.ts';
+import { MissingBinaryError } from '../local/binaries.ts';
+import { runDrill, type DrillOptions } from '../drill/run-drill.ts';
+import { DrillPoolModes, DrillScenarios, DrillStrategies, type DrillResults } from '../drill/results.ts';
+import { renderProgressLine, renderResultsTable, renderTimeline } from '../drill/report-text.ts';
+import { renderHtmlReport } from '../drill/report-html.ts';
+import { parseOptions } from './args.ts';
+
+export const DRILL_USAGE = `usage: aurora-failover drill [options]
+
+  --scenario switchover|failover|switchover-failback   default switchover-failback
+  --strategy live|reload|restart                       default live (how PgBouncer follows the writer)
+  --pool-mode transaction|session                      default transaction
+  --duration <seconds>                                 client load duration, default 30
+  --clients <n>                                        clients per region, default 4
+  --tps <n>                                            target write transactions/s, all regions, default 1000
+  --json <file>                                        write the results as JSON
+  --report <file.html>                                 write a self-contained HTML report with a chart
+  --decisions <file.jsonl>                             write every workflow step's decisions
+  --quiet                                              no progress line
+`;
+
+const OPTIONS = {
+  scenario: { type: 'string' },
+  strategy: { type: 'string' },
+  'pool-mode': { type: 'string' },
+  duration: { type: 'string' },
+  clients: { type: 'string' },
+  tps: { type: 'string' },
+  json: { type: 'string' },
+  report: { type: 'string' },
+  decisions: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+export interface DrillCliOptions extends Omit<DrillOptions, 'onProgress' | 'onDecision' | 'handleProcessSignals'> {
+  readonly json?: string;
+  readonly report?: string;
+  readonly decisions?: string;
+  readonly quiet: boolean;
+}
+
+export function parseDrillOptions(argv: readonly string[]): DrillCliOptions | 'help' {
+  const values = parseOptions(argv, OPTIONS);
+  if (values.help) return 'help';
+  return {
+    scenario: oneOf(values.scenario ?? 'switchover-failback', DrillScenarios, '--scenario'),
+    strategy: oneOf(values.strategy ?? 'live', DrillStrategies, '--strategy'),
+    poolMode: oneOf(values['pool-mode'] ?? 'transaction', DrillPoolModes, '--pool-mode'),
+    durationMs: wholeNumber(values.duration ?? '30', '--duration', 5, 3600) * 1000,
+    clientsPerRegion: wholeNumber(values.clients ?? '4', '--clients', 1, 64),
+    targetWriteTps: wholeNumber(values.tps ?? '1000', '--tps', 10, 20_000),
+    quiet: values.quiet ?? false,
+    ...(values.json ? { json: values.json } : {}),
+    ...(values.report ? { report: values.report } : {}),
+    ...(values.decisions ? { decisions: values.decisions } : {}),
+  };
+}
+
+export async function runDrillCli(argv: readonly string[]): Promise<number> {
+  let options: DrillCliOptions | 'help';
+  try {
+    options = parseDrillOptions(argv);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${DRILL_USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(DRILL_USAGE);
+    return 0;
+  }
+  try {
+    const results = await executeDrill(options);
+    return results.invariants.every((invariant) => invariant.ok) ? 0 : 1;
+  } catch (error) {
+    if (error instanceof MissingBinaryError || error instanceof InvalidInputError) {
+      process.stderr.write(`drill: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+/** Runs the drill with a progress line, prints the report, writes the requested files. */
+export async function executeDrill(options: DrillCliOptions): Promise<DrillResults> {
+  const interactive = process.stderr.isTTY === true;
+  const decisions = options.decisions ? await openJsonLines(options.decisions) : undefined;
+  process.stderr.write(
+    `drill: ${options.scenario}, strategy ${options.strategy}, ${options.poolMode} pooling, ${options.clientsPerRegion} clients/region, ` +
+      `${options.targetWriteTps} writes/s, ${options.durationMs / 1000} s (servers on 127.0.0.1; Ctrl-C stops and cleans up)\n`,
+  );
+  let lastPrinted = 0;
+  const results = await runDrill({
+    ...options,
+    handleProcessSignals: true,
+    onProgress: options.quiet
+      ? undefined
+      : (progress) => {
+          const line = renderProgressLine(progress);
+          if (interactive) process.stderr.write(`\r${line}`);
+          else if (progress.elapsedMs - lastPrinted >= 2_000) {
+            lastPrinted = progress.elapsedMs;
+            process.stderr.write(`${line}\n`);
+          }
+        },
+    onDecision: decisions?.write,
+  });
+  if (interactive && !options.quiet) process.stderr.write('\n');
+  await decisions?.close();
+  process.stdout.write(`\n${renderTimeline(results)}\n\n${renderResultsTable(results)}\n`);
+  if (options.json) await writeOutput(options.json, `${JSON.stringify(results, null, 2)}\n`);
+  if (options.report) await writeOutput(options.report, renderHtmlReport(results));
+  return results;
+}
+
+async function writeOutput(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, text);
+  process.stderr.write(`drill: wrote ${path}\n`);
+}
+
+async function openJsonLines(path: string) {
+  await mkdir(dirname(path), { recursive: true });
+  const stream = createWriteStream(path);
+  return {
+    write: (entry: Record<string, unknown>) => void stream.write(`${JSON.stringify(entry)}\n`),
+    close: () => new Promise<void>((resolve) => stream.end(resolve)),
+  };
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new InvalidInputError(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+function wholeNumber(value: string, flag: string, min: number, max: number): number {
+  const parsed = Number(value.replace(/s$/, ''));
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new InvalidInputError(`${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return parsed;
+}

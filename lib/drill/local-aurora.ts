@@ -1,0 +1,163 @@
+/**
+ * A local stand-in for an Aurora Global Database over real PostgreSQL servers, one per region: it answers
+ * like DescribeGlobalClusters / DescribeDBClusters and moves the writer the way Aurora does. A switchover
+ * fences the old writer (no new writes, in-flight ones finish), waits until the target has replayed the
+ * writer's last WAL position, promotes it, then turns the old writer into a replica of the new one
+ * (pg_rewind or a fresh base backup) so that a failback works. A failover stops the old writer at once and
+ * promotes without waiting (data loss allowed). It emits the RDS event sequence while it works.
+ */
+import type { GlobalCluster } from '@aws-sdk/client-rds';
+import { RdsEventId } from '../core/constants.ts';
+import { decide, type Decision } from '../core/decision.ts';
+import { InvalidInputError } from '../core/errors.ts';
+import type { MemberEndpoints } from '../core/topology.ts';
+import type { LocalEnvironment } from '../local/environment.ts';
+import { demoteToReplica, fence, promote, waitForReplay } from '../local/global-cluster.ts';
+import type { LocalPostgres } from '../local/postgres.ts';
+import { nowMs } from '../local/clock.ts';
+
+export interface LocalMember {
+  readonly region: string;
+  readonly dbClusterArn: string;
+  readonly server: LocalPostgres;
+}
+
+/** What one writer move did, with epoch-ms timings for the drill's report. */
+export interface WriterMove {
+  readonly mode: 'switchover' | 'failover';
+  readonly from: LocalMember;
+  readonly to: LocalMember;
+  readonly startedAt: number;
+  /** The target accepts writes. */
+  promotedAt?: number;
+  /** The old writer streams from the new one again. */
+  rejoinedAt?: number;
+  readonly decisions: Decision[];
+  /** Settles when the move is complete (old writer rejoined) or failed. */
+  done: Promise<void>;
+}
+
+export type RdsEventSink = (event: { eventId: string; member: LocalMember; message: string; at: Date }) => void;
+
+export class LocalAuroraGlobalCluster {
+  readonly globalClusterId: string;
+  readonly members: readonly LocalMember[];
+  readonly moves: WriterMove[] = [];
+  #writer: LocalMember;
+  #moving: WriterMove | undefined;
+  /** Members that are not streaming from the writer right now (being rewound). */
+  readonly #resyncing = new Set<string>();
+  readonly #env: LocalEnvironment;
+  readonly #emit: RdsEventSink;
+
+  constructor(options: { env: LocalEnvironment; globalClusterId: string; members: readonly LocalMember[]; writerRegion: string; emit: RdsEventSink }) {
+    this.#env = options.env;
+    this.globalClusterId = options.globalClusterId;
+    this.members = options.members;
+    this.#emit = options.emit;
+    this.#writer = this.member(options.writerRegion);
+  }
+
+  get writer(): LocalMember {
+    return this.#writer;
+  }
+
+  member(regionOrArn: string): LocalMember {
+    const found = this.members.find((member) => member.region === regionOrArn || member.dbClusterArn === regionOrArn);
+    if (!found) throw new InvalidInputError(`${regionOrArn} is not a member of the local global cluster ${this.globalClusterId}`);
+    return found;
+  }
+
+  /** Shaped like one DescribeGlobalClusters `GlobalClusters[]` entry. */
+  describe(): GlobalCluster {
+    const moving = this.#moving;
+    return {
+      GlobalClusterIdentifier: this.globalClusterId,
+      Status: moving && moving.promotedAt === undefined ? (moving.mode === 'switchover' ? 'switching-over' : 'failing-over') : 'available',
+      Engine: 'aurora-postgresql',
+      Endpoint: `${this.globalClusterId}.global-local.global.rds.amazonaws.com`,
+      GlobalClusterMembers: this.members.map((member) => ({
+        DBClusterArn: member.dbClusterArn,
+        IsWriter: member === this.#writer,
+        Readers: member === this.#writer ? this.members.filter((other) => other !== member).map((other) => other.dbClusterArn) : [],
+        GlobalWriteForwardingStatus: 'disabled',
+        ...(member === this.#writer ? {} : { SynchronizationStatus: this.#resyncing.has(member.region) ? 'pending-resync' : 'connected' }),
+      })),
+      ...(moving && moving.promotedAt === undefined
+        ? { FailoverState: { Status: moving.mode === 'switchover' ? 'switching-over' : 'failing-over', FromDbClusterArn: moving.from.dbClusterArn, ToDbClusterArn: moving.to.dbClusterArn, IsDataLossAllowed: moving.mode === 'failover' } }
+        : {}),
+    } as GlobalCluster;
+  }
+
+  /** DescribeDBClusters per member: each region's own server is its cluster (writer) and reader endpoint. */
+  memberEndpoints(): Record<string, MemberEndpoints> {
+    return Object.fromEntries(this.members.map((member) => [member.dbClusterArn, { writer: member.server.endpoint, reader: member.server.endpoint }]));
+  }
+
+  /** Like SwitchoverGlobalCluster / FailoverGlobalCluster: accepted at once, carried out in the background. */
+  startMove(targetArn: string, mode: 'switchover' | 'failover'): Decision {
+    if (this.#moving) throw new InvalidInputError(`a ${this.#moving.mode} of ${this.globalClusterId} is already in progress`);
+    const to = this.member(targetArn);
+    if (to === this.#writer) throw new InvalidInputError(`${to.region} is already the writer`);
+    if (this.#resyncing.has(to.region)) throw new InvalidInputError(`${to.region} is not connected (still resynchronizing)`);
+    const move: WriterMove = { mode, from: this.#writer, to, startedAt: nowMs(), decisions: [], done: Promise.resolve() };
+    this.#moving = move;
+    this.moves.push(move);
+    move.done = this.#carryOut(move).finally(() => {
+      if (this.#moving === move) this.#moving = undefined;
+    });
+    move.done.catch(() => undefined); // observed by the workflow through the topology; awaited by the drill
+    return decide(mode, 'started', `local ${mode} of ${this.globalClusterId} to ${to.region} accepted`);
+  }
+
+  async #carryOut(move: WriterMove): Promise<void> {
+    const { from, to } = move;
+    const emit = (eventId: string, member: LocalMember, message: string) => this.#emit({ eventId, member, message, at: new Date() });
+    if (move.mode === 'switchover') {
+      emit(RdsEventId.SwitchoverStarted, from, `Global switchover to DB cluster ${to.dbClusterArn} in Region ${to.region} started.`);
+      const fenced = await fence(from.server);
+      move.decisions.push(fenced.decision);
+      emit(RdsEventId.OldPrimaryShutDown, from, `The primary DB cluster ${from.dbClusterArn} no longer accepts writes.`);
+      emit(RdsEventId.WaitingForSync, to, `Waiting for ${to.dbClusterArn} to catch up with the primary.`);
+      move.decisions.push((await waitForReplay(to.server, fenced.detail.lsn)).decision);
+    } else {
+      // Unplanned: the old writer is gone; promote what the target has (acknowledged commits may be lost).
+      await from.server.stop();
+      move.decisions.push(decide(`failover:${from.region}`, 'stopped', `${from.region} stopped at once, as in a regional outage`));
+    }
+    const promoted = await promote(to.server);
+    move.decisions.push(promoted.decision);
+    move.promotedAt = promoted.endedAt;
+    this.#resyncing.add(from.region);
+    this.#writer = to;
+    if (move.mode === 'switchover') {
+      emit(RdsEventId.NewPrimaryPromoted, to, `DB cluster ${to.dbClusterArn} was promoted to primary.`);
+      emit(RdsEventId.SwitchoverFinished, from, `Global switchover to DB cluster ${to.dbClusterArn} in Region ${to.region} finished.`);
+    } else {
+      emit(RdsEventId.FailoverCompleted, to, `Global failover to DB cluster ${to.dbClusterArn} in Region ${to.region} completed.`);
+    }
+    const demoted = await demoteToReplica(this.#env, from.server, to.server);
+    move.decisions.push(demoted.decision);
+    this.#resyncing.delete(from.region);
+    move.rejoinedAt = demoted.endedAt;
+  }
+
+  /** The writer's own word: it is not in recovery. */
+  async verifyWriter(dbClusterArn: string): Promise<{ ok: boolean; reason: string }> {
+    const member = this.member(dbClusterArn);
+    const inRecovery = await member.server.isInRecovery();
+    return inRecovery
+      ? { ok: false, reason: `${member.region} is still in recovery (not promoted)` }
+      : { ok: true, reason: `${member.region} answers pg_is_in_recovery() = false` };
+  }
+
+  /** Replication lag of a replica in milliseconds (0 when it has replayed everything it received). */
+  async replicationLagMs(dbClusterArn: string): Promise<number> {
+    const member = this.member(dbClusterArn);
+    const rows = await member.server.query<{ lag_ms: string | null }>(
+      `SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                   ELSE round(extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000) END AS lag_ms`,
+    );
+    return Number(rows[0]?.lag_ms ?? 0);
+  }
+}

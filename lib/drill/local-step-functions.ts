@@ -1,0 +1,108 @@
+/**
+ * The drill's stand-in for Step Functions in each region: executes the real definitions with the real
+ * step handlers (aws-local-stepfunctions), lists RUNNING executions per region for the run lock, dedupes
+ * StartExecution by name, and keeps waits short (the drill's clock is real, its waits need not be).
+ */
+import { randomUUID } from 'node:crypto';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { ExecutionStarter } from '../adapters/sfn.ts';
+import { loadDefinition, localTasksFor, prepareDefinition, runLocally, type LocalExecutionResult, type LocalTaskHandler } from '../workflow/local-execution.ts';
+import type { StepLogger } from '../workflow/step-handler.ts';
+import type { World } from '../workflow/world.ts';
+import { drillExecutionArn } from './drill-config.ts';
+import { LocalRunRegistry } from './local-world.ts';
+
+export type WorkflowKind = 'reconcile' | 'switchover';
+
+/** Wait states -> milliseconds in the drill. */
+// The drill's run registry is consistent at once, so the settle wait can be ~0.
+const WAIT_MS: Record<string, number> = { LetConcurrentRunsAppear: 1, WaitForRunLock: 20, WaitForStableTopology: 50, WaitForSwitch: 10 };
+const RETRY_MS = 100;
+
+export interface ExecutionRecord {
+  readonly kind: WorkflowKind;
+  readonly region: string;
+  readonly name: string;
+  readonly startedAt: number;
+  endedAt?: number;
+  result?: LocalExecutionResult;
+}
+
+export class LocalStepFunctions {
+  readonly executions: ExecutionRecord[] = [];
+  readonly #definitions: Record<WorkflowKind, StateMachineDefinition>;
+  readonly #registries = new Map<string, LocalRunRegistry>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #names = new Set<string>();
+  readonly #logger: StepLogger;
+
+  private constructor(definitions: Record<WorkflowKind, StateMachineDefinition>, logger: StepLogger) {
+    this.#definitions = definitions;
+    this.#logger = logger;
+  }
+
+  static async load(statemachinesDir: URL, logger: StepLogger): Promise<LocalStepFunctions> {
+    const [reconcile, switchover] = await Promise.all([
+      loadDefinition(new URL('reconcile.asl.json', statemachinesDir).pathname),
+      loadDefinition(new URL('switchover.asl.json', statemachinesDir).pathname),
+    ]);
+    prepareDefinition(reconcile);
+    prepareDefinition(switchover);
+    return new LocalStepFunctions({ reconcile, switchover }, logger);
+  }
+
+  registry(region: string): LocalRunRegistry {
+    let registry = this.#registries.get(region);
+    if (!registry) {
+      registry = new LocalRunRegistry();
+      this.#registries.set(region, registry);
+    }
+    return registry;
+  }
+
+  /** Runs one execution to its end; it is listed as RUNNING in its region meanwhile. */
+  async run(kind: WorkflowKind, world: World, input: unknown, options: { name?: string; extraTasks?: Record<string, LocalTaskHandler> } = {}): Promise<LocalExecutionResult> {
+    const name = options.name ?? `${kind}-${randomUUID()}`;
+    const executionArn = drillExecutionArn(world.region, kind, name);
+    const startTime = new Date();
+    const record: ExecutionRecord = { kind, region: world.region, name, startedAt: startTime.getTime() };
+    this.executions.push(record);
+    const registry = this.registry(world.region);
+    registry.add({ executionArn, name, startedAtMs: startTime.getTime() });
+    const definition = this.#definitions[kind];
+    const promise = runLocally({
+      definition,
+      input,
+      tasks: localTasksFor(definition, world, options.extraTasks, this.#logger),
+      waitMs: WAIT_MS,
+      retryMs: Object.fromEntries(Object.keys(definition.States).map((state) => [state, RETRY_MS])),
+      context: { Execution: { Id: executionArn, Name: name, StartTime: startTime.toISOString(), Input: input, RoleArn: 'arn:aws:iam::000000000000:role/drill' } },
+    }).finally(() => {
+      registry.remove(executionArn);
+      record.endedAt = Date.now();
+    });
+    this.#inFlight.add(promise);
+    try {
+      record.result = await promise;
+      return record.result;
+    } finally {
+      this.#inFlight.delete(promise);
+    }
+  }
+
+  /** A StartExecution for the intake: deduped by name, runs in the background like Step Functions. */
+  starter(world: World): ExecutionStarter {
+    return async ({ name, input }) => {
+      const key = `${world.region}/${name}`;
+      if (this.#names.has(key)) return { started: false };
+      this.#names.add(key);
+      void this.run('reconcile', world, input, { name }).catch(() => undefined);
+      return { started: true, executionArn: drillExecutionArn(world.region, 'reconcile', name) };
+    };
+  }
+
+  /** Resolves when every execution started so far (and any they start) has ended. */
+  async settled(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+}

@@ -1,0 +1,427 @@
+/**
+ * The local failover drill: two PostgreSQL servers standing for two regions (A writer, B its streaming
+ * replica), one real PgBouncer per region, write and read load through them, and the real state machines
+ * (switchover, then reconcile started by the RDS events through the real intake handler) moving the writer.
+ * Measures what clients experienced and checks the invariants. Everything runs on 127.0.0.1 and is stopped
+ * and removed at the end, also on failure and Ctrl-C.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import { createOnRdsEventHandler } from '../../functions/on-rds-event.ts';
+import { createTelemetry } from '../adapters/telemetry.ts';
+import { LocalPoolerTarget } from '../adapters/pooler-local.ts';
+import { sameEndpoint, type Endpoint } from '../core/endpoint.ts';
+import type { MetricDatum } from '../core/metrics.ts';
+import type { PoolerPlan, PoolerTargetAdapter } from '../core/types.ts';
+import { createLocalEnvironment, type LocalEnvironment } from '../local/environment.ts';
+import { createReplica, initPrimary } from '../local/global-cluster.ts';
+import { fetchCommittedKeys, prepareLoadTable, startLoad, type LoadResult, type LoadRun } from '../local/load-generator.ts';
+import { missingAcknowledged, summarizeLoad } from '../local/load-summary.ts';
+import { LocalPgBouncer } from '../local/pgbouncer.ts';
+import { nowMs } from '../local/clock.ts';
+import { sleep } from '../local/postgres.ts';
+import type { StepLogger } from '../workflow/step-handler.ts';
+import type { World } from '../workflow/world.ts';
+import { drillClusterArn, drillConfig, drillPoolerName, DRILL_GLOBAL_CLUSTER_ID, DRILL_REGIONS, rdsEventEnvelope, READ_ALIAS, WRITE_ALIAS } from './drill-config.ts';
+import { LocalAuroraGlobalCluster, type LocalMember, type WriterMove } from './local-aurora.ts';
+import { LocalStepFunctions } from './local-step-functions.ts';
+import { createLocalWorld, LocalTrafficWeights } from './local-world.ts';
+import type { DrillInvariant, DrillPhase, DrillPoolMode, DrillResults, DrillScenario, DrillSeries, DrillStrategy, DrillSwitch, RegionResult } from './results.ts';
+
+export interface DrillProgress {
+  readonly phase: string;
+  readonly elapsedMs: number;
+  readonly commitsPerSec: number;
+  readonly errorsPerSec: number;
+}
+
+export interface DrillOptions {
+  readonly scenario: DrillScenario;
+  readonly strategy: DrillStrategy;
+  readonly poolMode: DrillPoolMode;
+  /** How long the client load runs, switches included. */
+  readonly durationMs: number;
+  readonly clientsPerRegion: number;
+  /** Total committed writes per second the clients aim for (all regions). */
+  readonly targetWriteTps: number;
+  /** Ctrl-C and SIGTERM stop every process and remove the temp dir (the CLI: yes; tests: no). */
+  readonly handleProcessSignals?: boolean;
+  readonly onProgress?: (progress: DrillProgress) => void;
+  /** Every workflow step's decisions, one object per step (the CLI writes them to a JSONL file). */
+  readonly onDecision?: (entry: Record<string, unknown>) => void;
+}
+
+const BUCKET_MS = 100;
+const PROGRESS_EVERY_MS = 250;
+const STATEMACHINES_DIR = new URL('../../statemachines/', import.meta.url);
+
+/** One pooler target whose applies are timed: when did it start sending writes to a given writer? */
+class TimedPoolerTarget implements PoolerTargetAdapter {
+  readonly target: string;
+  readonly region: string;
+  readonly inner: LocalPoolerTarget;
+  readonly routedAt: Array<{ at: number; write: Endpoint | null }> = [];
+
+  constructor(inner: LocalPoolerTarget) {
+    this.inner = inner;
+    this.target = inner.target;
+    this.region = inner.region;
+  }
+
+  observe() {
+    return this.inner.observe();
+  }
+  async apply(plan: PoolerPlan) {
+    const result = await this.inner.apply(plan);
+    const state = await this.inner.observe();
+    this.routedAt.push({ at: nowMs(), write: state.aliases[WRITE_ALIAS] ?? null });
+    return result;
+  }
+  pauseWrites() {
+    return this.inner.pauseWrites();
+  }
+  resumeWrites() {
+    return this.inner.resumeWrites();
+  }
+
+  /** First time after `since` this target was seen routing writes to `writer`. */
+  firstRoutedTo(writer: Endpoint, since: number): number | undefined {
+    return this.routedAt.find((entry) => entry.at >= since && sameEndpoint(entry.write, writer))?.at;
+  }
+}
+
+interface Stage {
+  readonly env: LocalEnvironment;
+  readonly cluster: LocalAuroraGlobalCluster;
+  readonly bouncers: Record<string, LocalPgBouncer>;
+  readonly targets: TimedPoolerTarget[];
+  readonly stepFunctions: LocalStepFunctions;
+  /** Each region's stack. */
+  readonly regional: Record<string, World>;
+  /** The operator's stack for the manual switchover; in one process it manages both regions' poolers. */
+  readonly operator: World;
+  readonly metrics: MetricDatum[];
+}
+
+interface SwitchRecord {
+  readonly move: WriterMove;
+  readonly workflowStartedAt: number;
+  readonly workflowEndedAt: number;
+  readonly repointedAt: number | undefined;
+  readonly outcome: string;
+}
+
+export async function runDrill(options: DrillOptions): Promise<DrillResults> {
+  const env = createLocalEnvironment({ handleProcessSignals: options.handleProcessSignals ?? false });
+  const startedAt = new Date();
+  const phases: DrillPhase[] = [];
+  let load: LoadRun | undefined;
+  let progressTimer: NodeJS.Timeout | undefined;
+  try {
+    const stage = await prepareStage(env, options);
+    let phase = 'warm-up';
+    load = startLoad({
+      regions: DRILL_REGIONS.map((region) => ({ region, pooler: stage.bouncers[region]!.endpoint, writeAlias: WRITE_ALIAS, readAlias: READ_ALIAS })),
+      clientsPerRegion: options.clientsPerRegion,
+      durationMs: options.durationMs,
+      targetWriteTps: options.targetWriteTps,
+      readEveryWrites: 5,
+      // Session pooling pins a client to its server connection: like application pools, drop it on 25006.
+      ...(options.poolMode === 'session' ? { reconnectOnSqlstates: ['25006'] } : {}),
+      statementTimeoutMs: 15_000,
+    });
+    const t0 = nowMs();
+    const at = (epochMs: number) => Math.round(epochMs - t0);
+    progressTimer = startProgress(load, t0, () => phase, options.onProgress);
+
+    const switches: SwitchRecord[] = [];
+    const plan = switchPlan(options);
+    let phaseStart = 0;
+    for (const [index, step] of plan.entries()) {
+      await sleepUntil(t0 + step.notBeforeMs);
+      if (index > 0) await switches.at(-1)!.move.done; // the old writer must have rejoined before it can take over again
+      phases.push({ name: phase, startMs: phaseStart, endMs: at(nowMs()) });
+      const from = stage.cluster.writer;
+      const to = stage.cluster.members.find((member) => member !== from)!;
+      phase = `${step.mode} ${from.region} -> ${to.region}`;
+      const record = await runSwitch(stage, options, step.mode, from, to);
+      switches.push(record);
+      phases.push({ name: phase, startMs: at(record.workflowStartedAt), endMs: at(record.workflowEndedAt) });
+      if (record.move.promotedAt) phases.push({ name: 'promotion', startMs: at(record.move.startedAt), endMs: at(record.move.promotedAt) });
+      if (record.move.promotedAt && record.repointedAt) phases.push({ name: 'repoint', startMs: at(record.move.promotedAt), endMs: at(record.repointedAt) });
+      phase = index < plan.length - 1 ? 'between switches' : 'cool-down';
+      phaseStart = at(record.workflowEndedAt);
+    }
+    const result = await load.done;
+    load = undefined;
+    phases.push({ name: phase, startMs: phaseStart, endMs: at(result.endedAt) });
+    clearInterval(progressTimer);
+    progressTimer = undefined;
+    await stage.stepFunctions.settled();
+    await Promise.allSettled(stage.cluster.moves.map((move) => move.done));
+
+    const finalWriter = stage.cluster.writer;
+    const onFinalWriter = await fetchCommittedKeys(finalWriter.server);
+    const routing = await Promise.all(stage.targets.map(async (target) => ({ target: target.target, write: (await target.observe()).aliases[WRITE_ALIAS] ?? null })));
+    for (const target of stage.targets) await target.inner.close();
+
+    const drillSwitches = switches.map((record, index) => describeSwitch(record, result, onFinalWriter, switches[index + 1]?.move.promotedAt ?? result.endedAt));
+    const totals = Object.fromEntries(DRILL_REGIONS.map((region) => [region, regionResult(result, { region })]));
+    const overheadMs = drillSwitches.length ? Math.max(...drillSwitches.map((item) => item.repointMs)) : undefined;
+    const cleanup = await env.cleanup();
+    const invariants = checkInvariants(options, drillSwitches, totals, routing, finalWriter, overheadMs, cleanup.failed.length === 0 ? 'every process stopped, temp dir removed' : `cleanup problems: ${cleanup.failed.join('; ')}`);
+    return {
+      scenario: options.scenario,
+      strategy: options.strategy,
+      poolMode: options.poolMode,
+      startedAt: startedAt.toISOString(),
+      durationMs: Math.round(result.endedAt - t0),
+      clientsPerRegion: options.clientsPerRegion,
+      switches: drillSwitches,
+      phases,
+      series: buildSeries(result, t0),
+      totals,
+      invariants,
+      ...(overheadMs !== undefined ? { overheadMs } : {}),
+    };
+  } finally {
+    if (progressTimer) clearInterval(progressTimer);
+    if (load) await load.stop().catch(() => undefined);
+    await env.cleanup();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promise<Stage> {
+  const config = drillConfig();
+  const [regionA, regionB] = DRILL_REGIONS;
+  const writer = (await initPrimary(env, regionA)).detail.server;
+  await prepareLoadTable(writer);
+  const replica = (await createReplica(env, writer, regionB)).detail.server;
+  const servers = { [regionA]: writer, [regionB]: replica };
+  const bouncers: Record<string, LocalPgBouncer> = {};
+  for (const region of DRILL_REGIONS) {
+    bouncers[region] = await LocalPgBouncer.start(env, {
+      region,
+      writeAlias: WRITE_ALIAS,
+      readAlias: READ_ALIAS,
+      write: writer.endpoint,
+      read: servers[region]!.endpoint,
+      poolMode: options.poolMode,
+    });
+  }
+  const targets = DRILL_REGIONS.map(
+    (region) =>
+      new TimedPoolerTarget(
+        new LocalPoolerTarget({ target: drillPoolerName(region), region, pooler: bouncers[region]!, writeAlias: WRITE_ALIAS, readAlias: READ_ALIAS, strategy: options.strategy }),
+      ),
+  );
+
+  const logger = decisionLogger(options.onDecision);
+  const stepFunctions = await LocalStepFunctions.load(STATEMACHINES_DIR, logger);
+  const metrics: MetricDatum[] = [];
+  const traffic = new LocalTrafficWeights({ [regionA]: 100, [regionB]: 50 });
+  const intakes: Array<(event: unknown) => Promise<unknown>> = [];
+  const members: LocalMember[] = DRILL_REGIONS.map((region) => ({ region, dbClusterArn: drillClusterArn(region), server: servers[region]! }));
+  const cluster = new LocalAuroraGlobalCluster({
+    env,
+    globalClusterId: DRILL_GLOBAL_CLUSTER_ID,
+    members,
+    writerRegion: regionA,
+    // RDS events go to the default bus of every region; each region's intake decides for itself.
+    emit: (event) => {
+      const envelope = rdsEventEnvelope({ id: randomUUID(), eventId: event.eventId, region: event.member.region, dbClusterArn: event.member.dbClusterArn, message: event.message, at: event.at });
+      for (const intake of intakes) void intake(envelope).catch(() => undefined);
+    },
+  });
+  const worldFor = (region: string, poolers: readonly PoolerTargetAdapter[]) =>
+    createLocalWorld({ config, region, cluster, poolers, traffic, runs: stepFunctions.registry(region), metrics });
+  const regional = Object.fromEntries(DRILL_REGIONS.map((region) => [region, worldFor(region, targets.filter((target) => target.region === region))]));
+  const operator = worldFor(regionA, targets);
+
+  // The real intake handler per region, starting reconcile runs in that region's local Step Functions.
+  // Its structured logs and EMF metrics would drown the drill's own output: the drill reports decisions itself.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  const telemetry = createTelemetry();
+  for (const region of DRILL_REGIONS) {
+    const world = regional[region]!;
+    const handler = createOnRdsEventHandler({ config, stateMachineArn: `reconcile-${region}`, startExecution: stepFunctions.starter(world), telemetry });
+    intakes.push((event) => handler(event, lambdaContext(`intake-${region}`)));
+  }
+  return { env, cluster, bouncers, targets, stepFunctions, regional, operator, metrics };
+}
+
+/** When each switch may start, relative to the load's start. */
+function switchPlan(options: DrillOptions): Array<{ mode: 'switchover' | 'failover'; notBeforeMs: number }> {
+  const first = Math.max(1_500, options.durationMs * 0.25);
+  switch (options.scenario) {
+    case 'switchover':
+      return [{ mode: 'switchover', notBeforeMs: first }];
+    case 'failover':
+      return [{ mode: 'failover', notBeforeMs: first }];
+    case 'switchover-failback':
+      return [
+        { mode: 'switchover', notBeforeMs: first },
+        { mode: 'switchover', notBeforeMs: Math.max(first + 2_000, options.durationMs * 0.6) },
+      ];
+  }
+}
+
+/** Runs the real switchover state machine; its RunReconcile task runs the real reconcile state machine. */
+async function runSwitch(stage: Stage, options: DrillOptions, mode: 'switchover' | 'failover', from: LocalMember, to: LocalMember): Promise<SwitchRecord> {
+  const workflowStartedAt = nowMs();
+  const movesBefore = stage.cluster.moves.length;
+  const input = {
+    globalClusterId: DRILL_GLOBAL_CLUSTER_ID,
+    targetRegion: to.region,
+    mode,
+    ...(mode === 'failover' ? { acceptDataLoss: true } : {}),
+    // Only the live strategy pauses: the baselines are what people do today (rewrite + reload, or restart).
+    pausePoolers: options.strategy === 'live',
+  };
+  const result = await stage.stepFunctions.run('switchover', stage.operator, input, {
+    extraTasks: {
+      RunReconcile: async (task) => {
+        const nested = await stage.stepFunctions.run('reconcile', stage.operator, (task as { Input: unknown }).Input);
+        if (nested.status !== 'SUCCEEDED') throw Object.assign(new Error(nested.cause ?? 'reconcile failed'), { name: nested.error ?? 'States.TaskFailed' });
+        return { Status: 'SUCCEEDED', Output: nested.output };
+      },
+    },
+  });
+  const workflowEndedAt = nowMs();
+  if (result.status !== 'SUCCEEDED') throw new Error(`the ${mode} workflow failed: ${result.error}: ${result.cause}`);
+  const move = stage.cluster.moves[movesBefore];
+  if (!move) throw new Error(`the ${mode} workflow succeeded but moved no writer: ${JSON.stringify(result.output)}`);
+  const repointTimes = stage.targets.map((target) => target.firstRoutedTo(to.server.endpoint, move.startedAt));
+  const repointedAt = repointTimes.every((time) => time !== undefined) ? Math.max(...(repointTimes as number[])) : undefined;
+  return { move, workflowStartedAt, workflowEndedAt, repointedAt, outcome: String((result.output as { outcome?: unknown }).outcome) };
+}
+
+function describeSwitch(record: SwitchRecord, load: LoadResult, onFinalWriter: ReadonlySet<string>, windowEnd: number): DrillSwitch {
+  const { move } = record;
+  const promotedAt = move.promotedAt ?? record.workflowEndedAt;
+  const fromMs = record.workflowStartedAt;
+  const toMs = Math.max(record.workflowEndedAt, record.repointedAt ?? 0) + 500;
+  const acknowledgedBefore = load.commits.filter((commit) => commit.endedAt <= promotedAt);
+  // Started after the promotion and acknowledged before the old writer could be writer again (the next switch).
+  const onOldAfter = load.commits.filter((commit) => commit.serverPort === move.from.server.port && commit.startedAt >= promotedAt && commit.endedAt <= windowEnd);
+  return {
+    from: move.from.region,
+    to: move.to.region,
+    promotionMs: Math.round(promotedAt - move.startedAt),
+    repointMs: record.repointedAt ? Math.max(0, Math.round(record.repointedAt - promotedAt)) : -1,
+    commitsOnOldWriterAfterPromotion: onOldAfter.length,
+    lostAcknowledgedCommits: missingAcknowledged(acknowledgedBefore, onFinalWriter).length,
+    regions: Object.fromEntries(DRILL_REGIONS.map((region) => [region, regionResult(load, { region, fromMs, toMs })])),
+  };
+}
+
+function regionResult(load: LoadResult, window: { region: string; fromMs?: number; toMs?: number }): RegionResult {
+  const summary = summarizeLoad(load, window);
+  return {
+    committed: summary.committed,
+    failed: summary.failed,
+    failedBySqlstate: { ...summary.failedBySqlstate },
+    writeGapMs: Math.round(summary.writeGapMs),
+    p99Ms: round1(summary.p99Ms),
+    maxMs: round1(summary.maxMs),
+  };
+}
+
+function checkInvariants(
+  options: DrillOptions,
+  switches: readonly DrillSwitch[],
+  totals: Record<string, RegionResult>,
+  routing: ReadonlyArray<{ target: string; write: Endpoint | null }>,
+  finalWriter: LocalMember,
+  overheadMs: number | undefined,
+  cleanupDetail: string,
+): DrillInvariant[] {
+  const lost = switches.reduce((sum, item) => sum + item.lostAcknowledgedCommits, 0);
+  const onOld = switches.reduce((sum, item) => sum + item.commitsOnOldWriterAfterPromotion, 0);
+  const failed = Object.values(totals).reduce((sum, region) => sum + region.failed, 0);
+  const misrouted = routing.filter((entry) => !sameEndpoint(entry.write, finalWriter.server.endpoint));
+  const invariants: DrillInvariant[] = [];
+  if (options.scenario === 'failover') {
+    invariants.push({ name: 'lost acknowledged commits (failover: data loss accepted)', ok: true, detail: `${lost} acknowledged commit(s) missing on the new writer; FailoverGlobalCluster allows this` });
+  } else {
+    invariants.push({ name: 'no lost acknowledged commits', ok: lost === 0, detail: `${lost} acknowledged commit(s) missing on the final writer` });
+  }
+  invariants.push({ name: 'no commits on the old writer after promotion', ok: onOld === 0, detail: `${onOld} commit(s) acknowledged by an old writer after the new one was promoted` });
+  if (options.strategy === 'live' && options.poolMode === 'transaction') {
+    invariants.push({ name: 'live switch in transaction mode fails no transaction', ok: failed === 0, detail: `${failed} failed transaction(s) across regions` });
+  }
+  invariants.push({
+    name: 'every PgBouncer sends writes to the final writer',
+    ok: misrouted.length === 0,
+    detail: misrouted.length ? `still elsewhere: ${misrouted.map((entry) => entry.target).join(', ')}` : `all route ${WRITE_ALIAS} to ${finalWriter.region}`,
+  });
+  invariants.push({
+    name: 'drill overhead under 1 s (promotion -> every PgBouncer on the new writer)',
+    ok: overheadMs !== undefined && overheadMs >= 0 && overheadMs < 1_000,
+    detail: overheadMs === undefined || overheadMs < 0 ? 'a PgBouncer never routed to the new writer' : `${overheadMs} ms`,
+  });
+  invariants.push({ name: 'clean teardown', ok: !cleanupDetail.startsWith('cleanup problems'), detail: cleanupDetail });
+  return invariants;
+}
+
+function buildSeries(load: LoadResult, t0: number): DrillSeries[] {
+  const buckets = Math.max(1, Math.ceil((load.endedAt - t0) / BUCKET_MS));
+  return DRILL_REGIONS.map((region) => {
+    const commits = new Array<number>(buckets).fill(0);
+    const errors = new Array<number>(buckets).fill(0);
+    const bucketOf = (at: number) => Math.min(buckets - 1, Math.max(0, Math.floor((at - t0) / BUCKET_MS)));
+    for (const commit of load.commits) if (commit.region === region) commits[bucketOf(commit.endedAt)]! += 1;
+    for (const error of load.errors) if (error.region === region && error.operation !== 'read') errors[bucketOf(error.at)]! += 1;
+    return { region, bucketMs: BUCKET_MS, commits, errors };
+  });
+}
+
+function startProgress(load: LoadRun, t0: number, phase: () => string, onProgress: DrillOptions['onProgress']): NodeJS.Timeout | undefined {
+  if (!onProgress) return undefined;
+  let last = { at: nowMs(), commits: 0, errors: 0 };
+  const timer = setInterval(() => {
+    const now = nowMs();
+    const counts = load.progress();
+    const seconds = Math.max(0.001, (now - last.at) / 1000);
+    onProgress({ phase: phase(), elapsedMs: now - t0, commitsPerSec: (counts.commits - last.commits) / seconds, errorsPerSec: (counts.errors - last.errors) / seconds });
+    last = { at: now, commits: counts.commits, errors: counts.errors };
+  }, PROGRESS_EVERY_MS);
+  timer.unref();
+  return timer;
+}
+
+function decisionLogger(onDecision: DrillOptions['onDecision']): StepLogger {
+  return {
+    info: (message, ...extra) => onDecision?.(Object.assign({ level: 'INFO', message, at: new Date().toISOString() }, ...extra)),
+    error: (message, ...extra) => onDecision?.(Object.assign({ level: 'ERROR', message, at: new Date().toISOString() }, ...extra)),
+  };
+}
+
+function lambdaContext(functionName: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'drill',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+async function sleepUntil(epochMs: number): Promise<void> {
+  const wait = epochMs - nowMs();
+  if (wait > 0) await sleep(wait);
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
