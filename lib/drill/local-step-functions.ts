@@ -67,7 +67,7 @@ export class LocalStepFunctions {
     const startTime = new Date();
     const record: ExecutionRecord = { kind, region: world.region, name, startedAt: startTime.getTime() };
     this.executions.push(record);
-    const registry = this.registry(world.region);
+    const registry = world.runs instanceof LocalRunRegistry ? world.runs : this.registry(world.region);
     registry.add({ executionArn, name, startedAtMs: startTime.getTime() });
     const definition = this.#definitions[kind];
     const promise = runLocally({

@@ -169,7 +169,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResults> {
     const totals = Object.fromEntries(DRILL_REGIONS.map((region) => [region, regionResult(result, { region })]));
     const overheadMs = drillSwitches.length ? Math.max(...drillSwitches.map((item) => item.repointMs)) : undefined;
     const cleanup = await env.cleanup();
-    const invariants = checkInvariants(options, drillSwitches, totals, routing, finalWriter, overheadMs, cleanup.failed.length === 0 ? 'every process stopped, temp dir removed' : `cleanup problems: ${cleanup.failed.join('; ')}`);
+    const invariants = checkInvariants(options, drillSwitches, totals, routing, finalWriter, overheadMs, cleanup.failed.length === 0 ? 'every process stopped, temp dir removed' : `cleanup problems: ${cleanup.failed.map((item) => `${item.name}: ${item.error}`).join('; ')}`);
     return {
       scenario: options.scenario,
       strategy: options.strategy,
@@ -235,8 +235,10 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
       for (const intake of intakes) void intake(envelope).catch(() => undefined);
     },
   });
-  const worldFor = (region: string, poolers: readonly PoolerTargetAdapter[]) =>
-    createLocalWorld({ config, region, cluster, poolers, traffic, runs: stepFunctions.registry(region), metrics });
+  // One run registry for both regions: the operator's switchover manages both regions' poolers here, so the
+  // regional runs the RDS events start must wait for it (run lock) instead of switching the same PgBouncer at once.
+  const runs = stepFunctions.registry('drill');
+  const worldFor = (region: string, poolers: readonly PoolerTargetAdapter[]) => createLocalWorld({ config, region, cluster, poolers, traffic, runs, metrics });
   const regional = Object.fromEntries(DRILL_REGIONS.map((region) => [region, worldFor(region, targets.filter((target) => target.region === region))]));
   const operator = worldFor(regionA, targets);
 

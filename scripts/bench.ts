@@ -1,0 +1,54 @@
+/**
+ * `npm run bench`: the drill once per strategy (restart, reload, live), in transaction and in session pool
+ * mode, with the same load; prints one comparison table and writes every run's JSON to
+ * bench-results.json (`{ "runs": [ <drill JSON>, ... ] }`).
+ *
+ *   npm run bench -- [--duration 20] [--scenario switchover] [--clients 4] [--tps 1000] [--json bench-results.json]
+ *                    [--pool-modes transaction,session]
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { runDrill } from '../lib/drill/run-drill.ts';
+import { DrillPoolModes, DrillScenarios, type BenchResults, type DrillPoolMode, type DrillScenario, type DrillStrategy } from '../lib/drill/results.ts';
+import { renderBenchTable } from '../lib/drill/bench-table.ts';
+import { renderResultsTable } from '../lib/drill/report-text.ts';
+
+const STRATEGIES: readonly DrillStrategy[] = ['restart', 'reload', 'live'];
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '20' },
+    scenario: { type: 'string', default: 'switchover' },
+    clients: { type: 'string', default: '4' },
+    tps: { type: 'string', default: '1000' },
+    json: { type: 'string', default: 'bench-results.json' },
+    'pool-modes': { type: 'string', default: 'transaction,session' },
+  },
+  strict: true,
+});
+
+const scenario = values.scenario as DrillScenario;
+if (!DrillScenarios.includes(scenario)) throw new Error(`--scenario must be one of ${DrillScenarios.join(', ')}`);
+const poolModes = values['pool-modes'].split(',') as DrillPoolMode[];
+for (const mode of poolModes) if (!DrillPoolModes.includes(mode)) throw new Error(`--pool-modes: unknown pool mode ${mode}`);
+
+const bench: BenchResults = { runs: [] };
+for (const poolMode of poolModes) {
+  for (const strategy of STRATEGIES) {
+    process.stderr.write(`bench: ${strategy}, ${poolMode} pooling, ${scenario}, ${values.duration} s ...\n`);
+    const results = await runDrill({
+      scenario,
+      strategy,
+      poolMode,
+      durationMs: Number(values.duration) * 1000,
+      clientsPerRegion: Number(values.clients),
+      targetWriteTps: Number(values.tps),
+      handleProcessSignals: true,
+    });
+    process.stderr.write(`${renderResultsTable(results)}\n\n`);
+    bench.runs.push(results);
+  }
+}
+await writeFile(values.json, `${JSON.stringify(bench, null, 2)}\n`);
+process.stdout.write(`${renderBenchTable(bench)}\n`);
+process.stderr.write(`bench: wrote ${values.json}\n`);
