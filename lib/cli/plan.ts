@@ -2,6 +2,7 @@
  * `aurora-failover plan`: the reconcile Plan step run on files instead of AWS, for previews and support
  * cases. Reads the config, a topology snapshot (see lib/core/topology-snapshot.ts), each pooler
  * target's current pgbouncer.ini and optionally the traffic weights; prints the plan as JSON on stdout.
+ * With --live it reads the same things from AWS and Kubernetes instead (plan-live.ts) and changes nothing.
  * Exit 0 with the plan; exit 2 with a message on stderr (and nothing on stdout) when the input is
  * invalid, the topology is not stable or a target cannot be planned.
  */
@@ -17,8 +18,10 @@ import { endpointPinsFromConfig } from '../core/topology.ts';
 import { topologyFromSnapshot } from '../core/topology-snapshot.ts';
 import { TrafficKind, type PoolerTargetState, type TrafficTargetState } from '../core/types.ts';
 import { parseOptions, requireOption } from './args.ts';
+import type { LivePlanDeps } from './plan-live.ts';
 
 export const PLAN_USAGE = `usage: aurora-failover plan --config <file> --topology <file> --pooler-ini [<target>=]<file>... [--region <region>] [--traffic <file>] [--reveal-secrets]
+       aurora-failover plan --live --config <file> [--region <region>]
 
   --config          deployment config (YAML or JSON), e.g. config/example.yml
   --topology        { "describeGlobalClusters": <aws rds describe-global-clusters output>,
@@ -30,7 +33,13 @@ export const PLAN_USAGE = `usage: aurora-failover plan --config <file> --topolog
   --traffic         JSON array of current weights: [{ "kind": "global-accelerator"|"route53",
                     "region", "resource", "weight" }]; without it no traffic change is planned
   --reveal-secrets  print password values in the new pgbouncer.ini (redacted as **** by default)
+  --live            read the topology, each pooler target's ConfigMap and the traffic weights from AWS
+                    and EKS (default AWS credential chain) instead of files; only reads, changes nothing;
+                    the new pgbouncer.ini is not printed
 `;
+
+/** Options that name files to read: --live reads the world instead, so it refuses them. */
+const FILE_MODE_ONLY = ['topology', 'pooler-ini', 'traffic', 'reveal-secrets'] as const;
 
 const trafficFileSchema = z.array(
   z.strictObject({
@@ -48,9 +57,12 @@ export interface CliIo {
 
 const processIo: CliIo = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) };
 
-export async function runPlanCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+/** Injection points for tests of --live; the bin passes none. */
+export type PlanCliDeps = LivePlanDeps;
+
+export async function runPlanCli(argv: readonly string[], io: CliIo = processIo, deps: PlanCliDeps = {}): Promise<number> {
   try {
-    const output = await buildPlanOutput(argv);
+    const output = await buildPlanOutput(argv, deps);
     if (output === 'help') {
       io.stdout(PLAN_USAGE);
       return 0;
@@ -58,30 +70,40 @@ export async function runPlanCli(argv: readonly string[], io: CliIo = processIo)
     io.stdout(`${JSON.stringify(output, null, 2)}\n`);
     return 0;
   } catch (error) {
-    io.stderr(`aurora-failover plan: ${describeError(error)}\n`);
+    io.stderr(`aurora-failover plan: ${describeError(error)}${credentialsHint(error)}\n`);
     // Our named errors are about the input or the world: 2. Anything else is a bug: 1.
     return isNamedError(error) ? 2 : 1;
   }
 }
 
-interface PlanOutput {
-  poolers: Array<{ target: string; changes: Array<{ alias: string; from: { host: string; port: number } | null; to: { host: string; port: number } }>; ini: string }>;
+export interface PlanOutput {
+  /** `ini` is absent with --live (a decision in `decisions` says why). */
+  poolers: Array<{ target: string; changes: Array<{ alias: string; from: { host: string; port: number } | null; to: { host: string; port: number } }>; ini?: string }>;
   traffic: Array<{ kind: string; region: string; resource: string; from: number; to: number }>;
   decisions: Array<{ step: string; decision: string; reason: string }>;
 }
 
-async function buildPlanOutput(argv: readonly string[]): Promise<PlanOutput | 'help'> {
+async function buildPlanOutput(argv: readonly string[], deps: PlanCliDeps): Promise<PlanOutput | 'help'> {
   const options = parseOptions(argv, {
     config: { type: 'string' },
     topology: { type: 'string' },
     'pooler-ini': { type: 'string', multiple: true },
     region: { type: 'string' },
     traffic: { type: 'string' },
-    'reveal-secrets': { type: 'boolean', default: false },
+    'reveal-secrets': { type: 'boolean' },
+    live: { type: 'boolean' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   if (options.help) return 'help';
   const configPath = requireOption(options.config, '--config');
+  if (options.live) {
+    const conflicts = FILE_MODE_ONLY.filter((name) => options[name] !== undefined).map((name) => `--${name}`);
+    if (conflicts.length > 0) throw new InvalidInputError(`--live reads the world itself and cannot be combined with ${conflicts.join(', ')}`);
+    const config = await loadConfigFile(configPath);
+    const region = options.region ?? defaultRegion(config);
+    const { buildLivePlan } = await import('./plan-live.ts');
+    return buildLivePlan(config, region, deps);
+  }
   const topologyPath = requireOption(options.topology, '--topology');
   if (!options['pooler-ini']?.length) throw new InvalidInputError('--pooler-ini is required');
 
@@ -177,6 +199,15 @@ async function readJson(path: string, flag: string): Promise<unknown> {
   } catch (error) {
     throw new InvalidInputError(`${flag} file ${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** Missing AWS credentials: say where --live looks for them. */
+function credentialsHint(error: unknown): string {
+  const cause = error instanceof Error ? error.cause : undefined;
+  const names = [error, cause].map((candidate) => (candidate instanceof Error ? candidate.name : ''));
+  return names.includes('CredentialsProviderError')
+    ? ' (--live uses the default AWS credential provider chain: AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, or an instance/task role)'
+    : '';
 }
 
 const NAMED_ERRORS = new Set<string>([...Object.values(FatalErrorName), ...Object.values(TransientErrorName)]);
