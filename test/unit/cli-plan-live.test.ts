@@ -20,7 +20,11 @@ import type { PoolerPlan } from '../../lib/core/types.ts';
 import { observeOnlyWorld, ReadOnlyWorldError } from '../../lib/cli/observe-only-world.ts';
 import { runPlanCli, type PlanCliDeps, type PlanOutput } from '../../lib/cli/plan.ts';
 import { GA_USE2, GA_USW2, sdkError } from '../adapters/aws-fixtures.ts';
+import { KubernetesClient } from '../../lib/adapters/kubernetes.ts';
+import { EksPoolerTarget } from '../../lib/adapters/pooler-eks.ts';
+import { FakeKubernetesServer } from '../support/kubernetes-server.ts';
 import { MemoryPoolerTarget } from '../support/memory-pooler.ts';
+import { createTestCertificates } from '../support/test-ca.ts';
 import { WorkflowHarness } from '../support/workflow-harness.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -248,6 +252,34 @@ describe('aurora-failover plan --live', () => {
     expect(stderr).toContain('use2-pgbouncer: alias appdb_ro is missing from [databases]');
     expect(stderr).not.toMatch(/s3cret|r3ad0nly/);
     expect(pooler.calls).toEqual(['observe']);
+  });
+});
+
+describe('aurora-failover plan --live through the EKS pooler adapter', () => {
+  it('reads the ConfigMap with one GET and sends nothing else to Kubernetes', async () => {
+    // Prepare: the real EKS adapter against the local HTTPS Kubernetes fake (test CA, bearer token)
+    serveTopology('after-switchover');
+    const certificates = createTestCertificates();
+    const token = 'k8s-aws-v1.plan-live-test';
+    const server = new FakeKubernetesServer({ token, certificates });
+    server.setConfigMap('pgbouncer', 'pgbouncer-config', { 'pgbouncer.ini': BEFORE_INI });
+    const url = await server.start();
+    try {
+      const viaEks: PlanCliDeps = {
+        connectPooler: async (target, region) => new EksPoolerTarget({ target, region, api: new KubernetesClient({ server: url, certificateAuthority: certificates.caCert, token }) }),
+      };
+
+      // Act
+      const { status, stdout, stderr } = await cli(['--live', '--config', CONFIG], viaEks);
+
+      // Assess
+      expect([status, stderr]).toEqual([0, '']);
+      expect((JSON.parse(stdout) as PlanOutput).poolers).toEqual([{ target: 'use2-pgbouncer', changes: [{ alias: 'appdb', from: USE2_WRITER, to: USW2_WRITER }] }]);
+      expect(server.requests.map((request) => `${request.method} ${request.path}`)).toEqual(['GET /api/v1/namespaces/pgbouncer/configmaps/pgbouncer-config']);
+      expect(server.configMap('pgbouncer', 'pgbouncer-config')?.data['pgbouncer.ini']).toBe(BEFORE_INI);
+    } finally {
+      await server.stop();
+    }
   });
 });
 
