@@ -115,6 +115,8 @@ export class LocalPostgres {
         command: this.#options.binaries.postgres,
         args: ['-D', this.dataDir, '-p', String(this.port)],
         runAs: this.#options.runAs,
+        // SIGTERM is a smart shutdown that waits for every session to end; SIGINT ends them (fast shutdown).
+        stopSignal: 'SIGINT',
         cwd: this.#options.workspace.root,
       },
       this.#options.registry,

@@ -12,6 +12,8 @@ export interface ProcessOptions {
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly runAs?: RunAs;
+  /** The signal for an orderly stop, also used by the cleanup registry (PostgreSQL: SIGINT, fast shutdown). */
+  readonly stopSignal?: NodeJS.Signals;
 }
 
 export interface ExitStatus {
@@ -63,7 +65,7 @@ export class ManagedProcess {
     const unregister = registry.register({
       name: this.name,
       run: async () => {
-        await this.stop();
+        await this.stop({ signal: options.stopSignal ?? 'SIGTERM' });
       },
       runSync: () => this.#killNow(),
     });

@@ -1,0 +1,118 @@
+/**
+ * The drill as a user runs it (`aurora-failover drill`, a child process) on real PostgreSQL and PgBouncer:
+ * the invariants hold, the JSON and HTML reports are written, nothing is left running or on disk, a second
+ * drill right after the first works, and Ctrl-C stops everything.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DrillResults } from '../../lib/drill/results.ts';
+
+const CLI = new URL('../../bin/aurora-failover.ts', import.meta.url).pathname;
+// Every temp dir the drills create goes below this parent, so the test can tell its own leftovers apart.
+const parent = mkdtempSync(join(tmpdir(), 'drill-test-'));
+chmodSync(parent, 0o755); // the servers run as the postgres user when the test runs as root
+afterAll(() => rmSync(parent, { recursive: true, force: true }));
+
+interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function drill(args: readonly string[], options: { interruptWhen?: RegExp } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'drill', ...args], { env: { ...process.env, AURORA_FAILOVER_TMPDIR: parent }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let interrupted = false;
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (options.interruptWhen && !interrupted && options.interruptWhen.test(stderr)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Processes whose command line mentions the test's temp parent: servers the drill failed to stop. */
+function leftoverProcesses(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes(parent)) found.push(`${pid}: ${cmdline}`);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}
+
+describe('aurora-failover drill (real PostgreSQL + PgBouncer)', () => {
+  it('switchover and failback with the live strategy: no failed transaction, no lost commit, reports written, nothing left behind', async () => {
+    // Prepare
+    const out = mkdtempSync(join(parent, 'out-'));
+
+    // Act
+    const run = await drill(['--duration', '10', '--json', join(out, 'drill.json'), '--report', join(out, 'drill.html'), '--decisions', join(out, 'decisions.jsonl')]);
+
+    // Assess
+    expect(run.stderr).not.toMatch(/Error:/);
+    expect(run.code).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'drill.json'), 'utf8')) as DrillResults;
+    expect(results).toMatchObject({ scenario: 'switchover-failback', strategy: 'live', poolMode: 'transaction' });
+    expect(results.switches.map((item) => `${item.from}->${item.to}`)).toEqual(['us-east-2->us-west-2', 'us-west-2->us-east-2']);
+    for (const item of results.switches) {
+      expect(item.lostAcknowledgedCommits).toBe(0);
+      expect(item.commitsOnOldWriterAfterPromotion).toBe(0);
+      expect(item.repointMs).toBeGreaterThanOrEqual(0);
+      for (const region of ['us-east-2', 'us-west-2']) {
+        expect(item.regions[region]).toMatchObject({ failed: 0, failedBySqlstate: {} });
+        expect(item.regions[region]!.committed).toBeGreaterThan(0);
+      }
+    }
+    expect(Object.values(results.totals).every((region) => region.failed === 0 && region.committed > 1000)).toBe(true);
+    expect(results.invariants.filter((invariant) => !invariant.ok)).toEqual([]);
+    expect(results.overheadMs).toBeLessThan(1000);
+    expect(results.phases.map((phase) => phase.name)).toEqual(expect.arrayContaining(['warm-up', 'promotion', 'repoint', 'cool-down']));
+    const html = readFileSync(join(out, 'drill.html'), 'utf8');
+    expect(html.toLowerCase().startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('<svg');
+    expect(readFileSync(join(out, 'decisions.jsonl'), 'utf8')).toContain('"step":"preflight:target-connected"');
+    expect(run.stdout).toContain('Invariants (all ok)');
+    expect(readdirSync(parent).filter((name) => name.startsWith('aurora-failover-'))).toEqual([]);
+    expect(leftoverProcesses()).toEqual([]);
+  });
+
+  it('a second drill right after the first works (restart baseline: fails transactions, keeps every commit)', async () => {
+    // Act
+    const run = await drill(['--duration', '8', '--scenario', 'switchover', '--strategy', 'restart', '--json', join(parent, 'restart.json')]);
+
+    // Assess
+    expect(run.code).toBe(0);
+    const results = JSON.parse(readFileSync(join(parent, 'restart.json'), 'utf8')) as DrillResults;
+    const failed = results.switches.flatMap((item) => Object.values(item.regions)).reduce((sum, region) => sum + region.failed, 0);
+    expect(failed).toBeGreaterThan(0); // the baseline the live strategy beats
+    expect(results.switches[0]!.lostAcknowledgedCommits).toBe(0);
+    expect(leftoverProcesses()).toEqual([]);
+  });
+
+  it('Ctrl-C during the load stops every server and removes the temp dir', async () => {
+    // Act: interrupt once the load is running
+    const run = await drill(['--duration', '60'], { interruptWhen: /warm-up/ });
+
+    // Assess
+    expect(run.stderr).toContain('received SIGINT');
+    expect(run.code).toBe(130);
+    expect(readdirSync(parent).filter((name) => name.startsWith('aurora-failover-'))).toEqual([]);
+    expect(leftoverProcesses()).toEqual([]);
+  });
+});
