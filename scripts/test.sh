@@ -1,6 +1,14 @@
 #!/bin/sh
-# All tests: type check, then every vitest suite (unit, state machine, Kubernetes adapter, packaging,
-# and the integration tests on real PostgreSQL + PgBouncer).
+# All tests: type check, then every vitest suite (unit, adapters, Kubernetes adapter, state machines,
+# packaging, and the integration tests and drill on real PostgreSQL + PgBouncer). Ends with one
+# "N passed, N failed" line.
 set -eu
+mkdir -p .cache
 tsc --noEmit
-vitest run "$@"
+status=0
+vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest-results.json "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("node:fs").readFileSync(".cache/vitest-results.json", "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' || true
+exit "$status"
