@@ -161,7 +161,13 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
     traffic = planTraffic(input.topology, world.config, states, regionHealth(input.topology, world.config, []));
     decisions.push(traffic.decision);
   } catch (error) {
-    decisions.push(decide('traffic', 'observe-again', `could not plan traffic now (${describeError(error)}); ShiftTraffic tries again`));
+    // A refused plan is the safety rule working: say so (no changes); anything else is tried again later.
+    if (error instanceof TrafficPlanRefusedError) {
+      traffic = { changes: [], decision: decide('traffic', 'refuse', error.message) };
+      decisions.push(traffic.decision);
+    } else {
+      decisions.push(decide('traffic', 'observe-again', `could not plan traffic now (${describeError(error)}); ShiftTraffic tries again`));
+    }
   }
 
   const poolerChanges = poolers.reduce((sum, item) => sum + (item.plan ? item.plan.changes.length : 1), 0);

@@ -9,7 +9,8 @@ import { ChangeResourceRecordSetsCommand, GetChangeCommand } from '@aws-sdk/clie
 import { UpdateEndpointGroupCommand } from '@aws-sdk/client-global-accelerator';
 import { DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
 import { TargetFailedError } from '../../lib/core/errors.ts';
-import { GLOBAL_CLUSTER_ID, RECONCILE_ARN, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
+import { GLOBAL_CLUSTER_ID, harnessConfig, RECONCILE_ARN, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
+import { parseConfig } from '../../lib/core/config.ts';
 import { sdkError } from '../adapters/aws-fixtures.ts';
 
 const NEW_WRITER_HOST = 'app-usw2.cluster-abc123xyz.us-west-2.rds.amazonaws.com';
@@ -230,5 +231,24 @@ describe('reconcile state machine', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output).toMatchObject({ outcome: 'left-to-other-run' });
     expect(harness.poolers.every((pooler) => pooler.calls.length === 0)).toBe(true);
+  });
+
+  it('a traffic policy that would drain every region is refused: poolers still converge, weights untouched', async () => {
+    // Prepare: weights that put every region at 0
+    harness.restore();
+    harness = new WorkflowHarness(parseConfig({ ...harnessConfig(), traffic: { policy: 'follow-writer', weights: { writer: 0, others: 0 } } }));
+    harness.cluster.writerArn = USW2_ARN;
+
+    // Act
+    const result = await harness.run('reconcile', eventInput);
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    const summary = result.output as Summary;
+    expect(summary.outcome).toBe('converged');
+    expect(summary.decisions).toContainEqual(expect.objectContaining({ step: 'shift-traffic', decision: 'refuse' }));
+    expect(harness.weights).toEqual({ 'us-east-2': 100, 'us-west-2': 50 });
+    expect(harness.ga).not.toHaveReceivedCommand(UpdateEndpointGroupCommand);
+    expect(harness.poolers.every((pooler) => pooler.aliases.appdb?.host === NEW_WRITER_HOST)).toBe(true);
   });
 });

@@ -87,7 +87,7 @@ export function harnessConfig(): Config {
 }
 
 export class WorkflowHarness {
-  readonly config = harnessConfig();
+  readonly config: Config;
   readonly rds = mockClient(RDSClient);
   readonly ga = mockClient(GlobalAcceleratorClient);
   readonly route53 = mockClient(Route53Client);
@@ -115,7 +115,8 @@ export class WorkflowHarness {
   readonly poolers: MemoryPoolerTarget[];
   readonly world: World;
 
-  constructor() {
+  constructor(config: Config = harnessConfig()) {
+    this.config = config;
     this.poolers = this.config.regions[REGION]!.poolers.map((target) => new MemoryPoolerTarget(target, REGION, BEFORE_INI));
     this.#fakeRds();
     this.#fakeTraffic();
