@@ -105,9 +105,10 @@ export const configSchema = z
         pauseBudgetSeconds: z.number().int().min(1).max(300).default(60),
         timeoutSeconds: z.number().int().min(60).max(7200).default(1800),
         /** Run lease: a crashed run's lock is taken over after this. */
-        lockLeaseSeconds: z.number().int().min(60).max(7200).default(2700),
+        /** Run lock lease: longer than any legitimate run (the switchover state machine times out after 7200 s). */
+        lockLeaseSeconds: z.number().int().min(60).max(14400).default(7500),
       })
-      .default({ pauseBudgetSeconds: 60, timeoutSeconds: 1800, lockLeaseSeconds: 2700 }),
+      .default({ pauseBudgetSeconds: 60, timeoutSeconds: 1800, lockLeaseSeconds: 7500 }),
     notifications: z.strictObject({ snsTopicArn: z.string().regex(SNS_TOPIC_ARN, 'must be an SNS topic ARN') }).optional(),
   })
   .superRefine((config, ctx) => {

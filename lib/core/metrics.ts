@@ -1,14 +1,15 @@
 /**
  * Metric names, units and dimensions (CloudWatch EMF via Powertools Metrics, namespace
  * `AuroraGlobalFailover`). The README's metrics table is generated from the same facts; keep them together.
- * Every metric carries the dimension `GlobalClusterId`; per-target metrics add `Target`.
+ * Powertools adds the dimension `service`; the intake's metrics carry `GlobalClusterId` (and `EventId` or
+ * `Trigger`), the workflow's carry `Trigger` or `Target` as listed in the README's metrics table.
  */
 export const METRICS_NAMESPACE = 'AuroraGlobalFailover';
 
 export const MetricName = {
   /** An RDS event that means the writer moved (0185, 0238) was received for our global cluster. */
   FailoversDetected: 'FailoversDetected',
-  /** A progress/failure event (0181-0184, 0186, 0187, 0239) was received; dimension EventId. */
+  /** A progress/failure event (0181-0184, 0186, 0187, 0239) or 0397 was received; dimension EventId. */
   FailoverProgressEvents: 'FailoverProgressEvents',
   /** An event could not be parsed or validated; nothing was started. */
   MalformedEvents: 'MalformedEvents',

@@ -224,6 +224,22 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     }
   });
 
+  it('resumes paused write aliases when a switchover is stopped from the console or times out', () => {
+    // Prepare
+    const rules = resourcesOfType(template, 'AWS::Events::Rule')
+      .map(([, rule]) => rule.Properties ?? {})
+      .filter((properties) => (properties.EventPattern as { source?: string[] } | undefined)?.source?.includes('aws.states'));
+
+    // Assess: a stopped execution runs no Catch, so the status change event is the only place to resume
+    expect(rules).toHaveLength(1);
+    expect(rules[0]!.EventPattern).toMatchObject({
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED', 'TIMED_OUT'] },
+    });
+    expect(JSON.stringify((rules[0]!.EventPattern as { detail: { stateMachineArn: unknown } }).detail.stateMachineArn)).toContain('-switchover');
+    expect(rules[0]!.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['ResumePoolersLambdaFunction', 'Arn'] } })]);
+  });
+
   it('schedules the reconcile workflow from the config', () => {
     // Prepare
     const schedules = resourcesOfType(template, 'AWS::Events::Rule').filter(

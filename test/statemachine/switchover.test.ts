@@ -10,6 +10,8 @@ import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GLOBAL_CLUSTER_ID, SWITCHOVER_ARN, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
 import { regionsOf } from '../adapters/aws-fixtures.ts';
 import type { LocalExecutionResult } from '../../lib/workflow/local-execution.ts';
+import { createStepHandler, silentLogger } from '../../lib/workflow/step-handler.ts';
+import { workflowFunctions } from '../../lib/workflow/workflow-tasks.ts';
 
 const NEW_WRITER_HOST = 'app-usw2.cluster-abc123xyz.us-west-2.rds.amazonaws.com';
 
@@ -236,13 +238,13 @@ describe('switchover state machine', () => {
   });
 
   it('a stale lock from a crashed run is taken over after its lease', async () => {
-    // Prepare: a switchover RUNNING for 2 hours (lease 2700 s)
+    // Prepare: a switchover RUNNING for 3 hours (lease 7500 s)
     harness.running.push({
       executionArn: `${SWITCHOVER_ARN.replace(':stateMachine:', ':execution:')}:crashed`,
       stateMachineArn: SWITCHOVER_ARN,
       name: 'crashed',
       status: 'RUNNING',
-      startDate: new Date(Date.now() - 2 * 3600_000),
+      startDate: new Date(Date.now() - 3 * 3600_000),
     });
 
     // Act
@@ -252,5 +254,29 @@ describe('switchover state machine', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(result.path).not.toContain('WaitForRunLock');
     expect(result.output).toMatchObject({ outcome: 'dry-run' });
+  });
+
+  it('a switchover stopped from the console after the pause: the status-change event resumes the pools', async () => {
+    // Prepare: the pools were paused, then the execution was stopped (no Catch runs)
+    await Promise.all(harness.poolers.map((pooler) => pooler.pauseWrites()));
+    const resume = createStepHandler('resume-poolers', workflowFunctions['resume-poolers'], async () => harness.world, silentLogger);
+    const statusChange = {
+      version: '0',
+      id: '315c1398-40ff-a850-213b-158f73e60175',
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: '123456789012',
+      time: new Date().toISOString(),
+      region: 'us-east-2',
+      resources: [`${SWITCHOVER_ARN.replace(':stateMachine:', ':execution:')}:stopped`],
+      detail: { executionArn: `${SWITCHOVER_ARN.replace(':stateMachine:', ':execution:')}:stopped`, stateMachineArn: SWITCHOVER_ARN, name: 'stopped', status: 'ABORTED' },
+    };
+
+    // Act
+    const output = (await resume(statusChange as never)) as { decisions: Array<{ decision: string }> };
+
+    // Assess
+    expect(output.decisions.map((decision) => decision.decision)).toEqual(['resumed', 'resumed', 'resumed']);
+    expect(harness.poolers.every((pooler) => !pooler.paused)).toBe(true);
   });
 });
