@@ -13,12 +13,17 @@ export const GA_USE2 = `arn:aws:globalaccelerator::${ACCOUNT}:accelerator/1234ab
 export const GA_USW2 = `arn:aws:globalaccelerator::${ACCOUNT}:accelerator/1234abcd-abcd-1234-abcd-1234abcdefgh/listener/0123vxyz/endpoint-group/123456abcdef`;
 export const ZONE = 'Z0123456789ABCDEFGHIJ';
 
+/** A region's `traffic` config section: its Global Accelerator endpoint group and Route 53 weighted record. */
+export function trafficSection(region: string, endpointGroupArn: string) {
+  return {
+    globalAccelerator: { endpointGroupArn },
+    route53: { hostedZoneId: ZONE, recordName: 'app.example.com', recordType: 'A', setIdentifier: region },
+  };
+}
+
 /** The two-region config of config/example.yml, as plain data (no file I/O in unit tests). */
 export function exampleConfig(overrides: Record<string, unknown> = {}): Config {
-  const traffic = (region: string, group: string) => ({
-    globalAccelerator: { endpointGroupArn: group },
-    route53: { hostedZoneId: ZONE, recordName: 'app.example.com', recordType: 'A', setIdentifier: region },
-  });
+  const traffic = trafficSection;
   return parseConfig({
     globalClusterId: GLOBAL_CLUSTER_ID,
     regions: {

@@ -30,6 +30,7 @@ import {
   GA_USE2,
   GA_USW2,
   GLOBAL_CLUSTER_ID,
+  trafficSection,
   USE2_ARN,
   USW2_ARN,
   ZONE,
@@ -71,10 +72,7 @@ export function harnessConfig(): Config {
     reloadStrategy: 'live',
     aliases: { write: 'appdb', read: 'appdb_ro' },
   });
-  const traffic = (region: string, group: string) => ({
-    globalAccelerator: { endpointGroupArn: group },
-    route53: { hostedZoneId: ZONE, recordName: 'app.example.com', recordType: 'A', setIdentifier: region },
-  });
+  const traffic = trafficSection;
   return parseConfig({
     globalClusterId: GLOBAL_CLUSTER_ID,
     regions: {
