@@ -66,7 +66,8 @@ export function buildLiveSwitchScript(input: LiveSwitchScriptInput): string {
     'paused=0',
     'finish() {',
     '  code=$?',
-    '  rm -f "$tmp"',
+    // The error file goes too: left behind it would sit in PgBouncer's config dir and be shown by a later run.
+    '  rm -f "$tmp" "$dir/.aurora-failover.err"',
     // Resume on every exit, including a PAUSE that timed out; "not paused" is fine.
     '  if [ "$paused" = 1 ]; then admin "RESUME $write_alias" >/dev/null 2>&1 || true; fi',
     '  exit $code',
@@ -77,16 +78,15 @@ export function buildLiveSwitchScript(input: LiveSwitchScriptInput): string {
     'cat > "$tmp" || fail write-file',
     `[ "$(wc -c < "$tmp" | tr -d ' ')" = ${quote(String(bytes))} ] || fail short-stdin`,
     'mv -f "$tmp" "$file" || fail write-file',
-    ...(input.pauseWrites ? ['paused=1', 'admin "PAUSE $write_alias" >/dev/null 2>"$dir/.aurora-failover.err" || fail pause'] : []),
-    'admin "RELOAD" >/dev/null 2>"$dir/.aurora-failover.err" || fail reload',
-    'rows=$(admin "SHOW DATABASES" 2>"$dir/.aurora-failover.err") || fail show-databases',
+    ...(input.pauseWrites ? ['paused=1', 'admin "PAUSE $write_alias" >/dev/null 2>"$dir/.aurora-failover.err" || fail pause "exit=$?"'] : []),
+    'admin "RELOAD" >/dev/null 2>"$dir/.aurora-failover.err" || fail reload "exit=$?"',
+    'rows=$(admin "SHOW DATABASES" 2>"$dir/.aurora-failover.err") || fail show-databases "exit=$?"',
     'route() { printf \'%s\\n\' "$rows" | awk -F\'|\' -v name="$1" \'$1 == name { print $2 ":" $3; exit }\'; }',
     'write_now=$(route "$write_alias")',
     'read_now=$(route "$read_alias")',
     ...(expectWrite ? [`[ "$write_now" = ${quote(expectWrite)} ] || fail write-alias-not-switched "now=$write_now"`] : []),
     ...(expectRead ? [`[ "$read_now" = ${quote(expectRead)} ] || fail read-alias-not-switched "now=$read_now"`] : []),
-    'if [ "$paused" = 1 ]; then admin "RESUME $write_alias" >/dev/null 2>"$dir/.aurora-failover.err" || fail resume; paused=0; fi',
-    'rm -f "$dir/.aurora-failover.err"',
+    'if [ "$paused" = 1 ]; then admin "RESUME $write_alias" >/dev/null 2>"$dir/.aurora-failover.err" || fail resume "exit=$?"; paused=0; fi',
     `echo "${RESULT_MARKER} status=switched write=$write_now read=$read_now paused=${input.pauseWrites ? 1 : 0}"`,
     '',
   ].join('\n');
@@ -100,9 +100,8 @@ export function buildAdminCommandScript(command: 'PAUSE' | 'RESUME', alias: stri
   const status = command === 'PAUSE' ? 'paused' : 'resumed';
   return [
     ...prelude(timeout),
-    `if ! out=$(admin ${quote(`${command} ${name}`)} 2>&1); then`,
-    `  case "$out" in *${quote(tolerated)}*) ;; *) fail ${command.toLowerCase()} ;; esac`,
-    'fi',
+    // exit=124 (coreutils) or 143 (busybox) means the bound ran out: a PAUSE that timed out keeps pausing.
+    `out=$(admin ${quote(`${command} ${name}`)} 2>&1) || { code=$?; case "$out" in *${quote(tolerated)}*) ;; *) fail ${command.toLowerCase()} "exit=$code" ;; esac; }`,
     `echo "${RESULT_MARKER} status=${status} alias=${name}"`,
     '',
   ].join('\n');
