@@ -36,6 +36,16 @@ describe('buildLiveSwitchScript', () => {
     expect(script.indexOf('paused=1')).toBeLessThan(script.indexOf('admin "PAUSE'));
   });
 
+  it('removes its temp and error files on every exit and reports each console step with its exit status', () => {
+    // Act
+    const script = buildLiveSwitchScript(input);
+
+    // Assess: found against real PgBouncer: a failed step used to leave .aurora-failover.err in the config dir.
+    const trap = script.slice(script.indexOf('finish() {'), script.indexOf('trap finish EXIT'));
+    expect(trap).toContain('rm -f "$tmp" "$dir/.aurora-failover.err"');
+    for (const step of ['pause', 'reload', 'show-databases', 'resume']) expect(script).toContain(`|| fail ${step} "exit=$?"`);
+  });
+
   it('leaves PAUSE and RESUME out when the pool mode does not allow pausing', () => {
     // Act
     const script = buildLiveSwitchScript({ ...input, pauseWrites: false });
@@ -80,6 +90,8 @@ describe('admin command scripts', () => {
     expect(pause).toContain(`*'already suspended/paused'*) ;;`);
     expect(resume).toContain(`admin 'RESUME appdb'`);
     expect(resume).toContain(`*'is not paused'*) ;;`);
+    // 124 (coreutils timeout) / 143 (busybox) tell a bound that ran out from a console error.
+    expect(pause).toContain('fail pause "exit=$code"');
     expect(() => buildAdminCommandScript('PAUSE', 'a b', 5)).toThrow(UnsafeValueError);
   });
 
@@ -104,11 +116,11 @@ describe('parseScriptResult', () => {
 
   it('reports a failure by its step, and a missing line as no-result', () => {
     // Act
-    const failed = parseScriptResult(`${RESULT_MARKER} status=failed step=reload\n`);
+    const failed = parseScriptResult(`${RESULT_MARKER} status=failed step=reload exit=124\n`);
     const missing = parseScriptResult('sh: psql: not found\n');
 
     // Assess
-    expect(failed).toMatchObject({ ok: false, status: 'reload' });
+    expect(failed).toMatchObject({ ok: false, status: 'reload', fields: { exit: '124' } });
     expect(missing).toEqual({ ok: false, status: 'no-result', fields: {} });
   });
 });

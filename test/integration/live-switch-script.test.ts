@@ -1,0 +1,282 @@
+/**
+ * The EKS `live` mechanism's in-pod script (lib/core/live-switch-script.ts) against real servers: a writer
+ * and its streaming replica (PostgreSQL 15), one real PgBouncer in transaction mode, the real /usr/bin/psql
+ * and /bin/sh, with the environment the `pgbouncer-admin` sidecar gets (deploy/kubernetes/pgbouncer.yaml).
+ * The script runs as the servers' user, as the sidecar shares PgBouncer's uid in the pod.
+ * LIVE_SWITCH_BUSYBOX=/path/to/busybox runs it with busybox sh and applets (timeout, awk, wc, ...) instead,
+ * as in the postgres:15-alpine sidecar image.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, symlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatEndpoint, type Endpoint } from '../../lib/core/endpoint.ts';
+import {
+  buildAdminCommandScript,
+  buildLiveSwitchScript,
+  buildShowRoutesScript,
+  parseScriptResult,
+  type ScriptResult,
+} from '../../lib/core/live-switch-script.ts';
+import { readPoolMode, setAliasEndpoints } from '../../lib/core/pgbouncer-ini.ts';
+import { createLocalEnvironment, type LocalEnvironment } from '../../lib/local/environment.ts';
+import { createReplica, fence, initPrimary, promote, waitForReplay } from '../../lib/local/global-cluster.ts';
+import { fetchCommittedKeys, prepareLoadTable, startLoad } from '../../lib/local/load-generator.ts';
+import { commitsOnServerAfter, missingAcknowledged, summarizeLoad } from '../../lib/local/load-summary.ts';
+import { LocalPgBouncer } from '../../lib/local/pgbouncer.ts';
+import { LOCAL_HOST, SUPERUSER, sleep, type LocalPostgres } from '../../lib/local/postgres.ts';
+
+const WRITE_ALIAS = 'appdb';
+const READ_ALIAS = 'appdb_ro';
+const LOAD_MS = 4_000;
+const SWITCH_AFTER_MS = 1_500;
+const COMMAND_TIMEOUT_SECONDS = 5;
+/** The adapter's exec bound is the command bound + 2 s; a script still running after this is a hang. */
+const EXEC_OVERHEAD_MS = 2_000;
+
+let env: LocalEnvironment | undefined;
+afterEach(async () => {
+  const report = await env?.cleanup();
+  env = undefined;
+  expect(report?.failed ?? []).toEqual([]);
+});
+
+interface Stage {
+  readonly env: LocalEnvironment;
+  readonly writer: LocalPostgres;
+  readonly replica: LocalPostgres;
+  readonly bouncer: LocalPgBouncer;
+  /** PATH inside the simulated admin container. */
+  readonly adminPath: string;
+}
+
+async function prepareStage(): Promise<Stage> {
+  const local = createLocalEnvironment();
+  env = local;
+  const writer = (await initPrimary(local, 'region-a')).detail.server;
+  await prepareLoadTable(writer);
+  const replica = (await createReplica(local, writer, 'region-b')).detail.server;
+  const bouncer = await LocalPgBouncer.start(local, {
+    region: 'region-a',
+    writeAlias: WRITE_ALIAS,
+    readAlias: READ_ALIAS,
+    write: writer.endpoint,
+    read: writer.endpoint,
+    poolMode: 'transaction',
+  });
+  return { env: local, writer, replica, bouncer, adminPath: await adminContainerPath(local) };
+}
+
+interface ScriptRun {
+  readonly exitCode: number | null;
+  readonly stderr: string;
+  readonly elapsedMs: number;
+  readonly result: ScriptResult;
+}
+
+const BUSYBOX = process.env.LIVE_SWITCH_BUSYBOX;
+const SCRIPT_TOOLS = ['sh', 'timeout', 'awk', 'wc', 'tr', 'mv', 'rm', 'cat', 'head'];
+
+/** PATH for the script: the Debian tools, or a dir of busybox applets (+ the real psql) in front of them. */
+async function adminContainerPath(local: LocalEnvironment): Promise<string> {
+  if (!BUSYBOX) return '/usr/bin:/bin';
+  const bin = join(local.workspace.root, 'busybox-bin');
+  await mkdir(bin, { recursive: true });
+  await Promise.all([...SCRIPT_TOOLS.map((tool) => symlink(BUSYBOX, join(bin, tool))), symlink('/usr/bin/psql', join(bin, 'psql'))]);
+  return bin;
+}
+
+/**
+ * `sh -c <script>` as the pod's admin container runs it: PG* for the admin console, PGBOUNCER_CONFIG_DIR =
+ * the directory of the running PgBouncer's ini, no password (trust on 127.0.0.1), the ini on stdin.
+ */
+function runInAdminContainer(stage: Stage, script: string, stdin = ''): Promise<ScriptRun> {
+  const path = stage.adminPath;
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(BUSYBOX ? join(path, 'sh') : '/bin/sh', ['-c', script], {
+      cwd: dirname(stage.bouncer.iniPath),
+      env: {
+        PATH: path,
+        HOME: stage.env.workspace.root,
+        LANG: 'C.UTF-8',
+        PGBOUNCER_CONFIG_DIR: dirname(stage.bouncer.iniPath),
+        PGHOST: LOCAL_HOST,
+        PGPORT: String(stage.bouncer.port),
+        PGUSER: SUPERUSER,
+        PGDATABASE: 'pgbouncer',
+        PGSSLMODE: 'disable',
+        PGCONNECT_TIMEOUT: '5',
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: COMMAND_TIMEOUT_SECONDS * 1000 + EXEC_OVERHEAD_MS,
+      killSignal: 'SIGKILL',
+      ...(stage.env.runAs ? { uid: stage.env.runAs.uid, gid: stage.env.runAs.gid } : {}),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (exitCode) => resolve({ exitCode, stderr, elapsedMs: Date.now() - started, result: parseScriptResult(stdout) }));
+    child.stdin.end(stdin);
+  });
+}
+
+function switchScript(stage: Stage, ini: string, expectedWrite: Endpoint, commandTimeoutSeconds = COMMAND_TIMEOUT_SECONDS): string {
+  return buildLiveSwitchScript({
+    fileName: basename(stage.bouncer.iniPath),
+    iniBytes: Buffer.byteLength(ini, 'utf8'),
+    writeAlias: WRITE_ALIAS,
+    readAlias: READ_ALIAS,
+    expectedWrite,
+    expectedRead: stage.writer.endpoint,
+    // As the EKS adapter decides it: PAUSE only in transaction pool mode.
+    pauseWrites: readPoolMode(ini, WRITE_ALIAS) === 'transaction',
+    commandTimeoutSeconds,
+  });
+}
+
+async function writeAliasRow(stage: Stage) {
+  const console = stage.bouncer.console();
+  try {
+    return (await console.showDatabases()).find((row) => row.name === WRITE_ALIAS);
+  } finally {
+    await console.close();
+  }
+}
+
+/** One INSERT through the write alias, bounded: it only succeeds when the pool is not paused. */
+async function writeThroughPooler(stage: Stage, timeoutMs: number): Promise<number> {
+  const client = new pg.Client({ ...stage.bouncer.endpoint, user: SUPERUSER, database: WRITE_ALIAS, query_timeout: timeoutMs, connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const result = await client.query<{ server_port: number }>('SELECT inet_server_port() AS server_port');
+    return Number(result.rows[0]?.server_port);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function leftoverScriptFiles(stage: Stage): Promise<string[]> {
+  return (await readdir(dirname(stage.bouncer.iniPath))).filter((name) => name.startsWith('.aurora-failover'));
+}
+
+describe('EKS live switch script against real PgBouncer 1.18 and psql (transaction mode)', () => {
+  it('PAUSE, fence, replay, promote, then the script (rewrite, RELOAD, SHOW DATABASES, RESUME) under ~1000 TPS loses nothing', async () => {
+    // Prepare
+    const stage = await prepareStage();
+    const newIni = setAliasEndpoints(await stage.bouncer.readIni(), [{ alias: WRITE_ALIAS, endpoint: stage.replica.endpoint }]);
+    const load = startLoad({
+      regions: [{ region: 'region-a', pooler: stage.bouncer.endpoint, writeAlias: WRITE_ALIAS, readAlias: READ_ALIAS }],
+      clientsPerRegion: 8,
+      durationMs: LOAD_MS,
+      targetWriteTps: 1_000,
+      readEveryWrites: 5,
+    });
+    await sleep(SWITCH_AFTER_MS);
+
+    // Act: the workflow's pauseWrites, Aurora's switchover, then the adapter's per-pod script.
+    const paused = await runInAdminContainer(stage, buildAdminCommandScript('PAUSE', WRITE_ALIAS, COMMAND_TIMEOUT_SECONDS));
+    let promotedAt = 0;
+    try {
+      const fenced = await fence(stage.writer);
+      await waitForReplay(stage.replica, fenced.detail.lsn);
+      promotedAt = (await promote(stage.replica)).endedAt;
+    } finally {
+      if (promotedAt === 0) await runInAdminContainer(stage, buildAdminCommandScript('RESUME', WRITE_ALIAS, COMMAND_TIMEOUT_SECONDS));
+    }
+    const switched = await runInAdminContainer(stage, switchScript(stage, newIni, stage.replica.endpoint), newIni);
+    const result = await load.done;
+
+    // Assess
+    const summary = summarizeLoad(result);
+    const onNewWriter = await fetchCommittedKeys(stage.replica);
+    const routes = await runInAdminContainer(stage, buildShowRoutesScript(WRITE_ALIAS, READ_ALIAS, COMMAND_TIMEOUT_SECONDS));
+    console.info(
+      `live switch script: ${JSON.stringify({ tps: Math.round(summary.tps), committed: summary.committed, failed: summary.failed, writeGapMs: summary.writeGapMs, p99Ms: summary.p99Ms, scriptMs: switched.elapsedMs, pauseMs: paused.elapsedMs })}`,
+    );
+    expect(paused.result).toMatchObject({ ok: true, status: 'paused' });
+    expect(switched.stderr).toBe('');
+    expect(switched.exitCode).toBe(0);
+    expect(switched.result).toEqual({
+      ok: true,
+      status: 'switched',
+      fields: { status: 'switched', write: formatEndpoint(stage.replica.endpoint), read: formatEndpoint(stage.writer.endpoint), paused: '1' },
+    });
+    expect(routes.result.fields).toMatchObject({ write: formatEndpoint(stage.replica.endpoint), read: formatEndpoint(stage.writer.endpoint) });
+    expect(await writeAliasRow(stage)).toMatchObject({ host: LOCAL_HOST, port: stage.replica.port, paused: false });
+    expect(await stage.bouncer.readIni()).toBe(newIni);
+    expect(await leftoverScriptFiles(stage)).toEqual([]);
+    expect(summary.failedBySqlstate).toEqual({});
+    expect(summary.failed).toBe(0);
+    expect(summary.tps).toBeGreaterThan(700);
+    expect(missingAcknowledged(result.commits, onNewWriter)).toEqual([]);
+    expect(commitsOnServerAfter(result.commits, stage.writer.port, promotedAt)).toEqual([]);
+    expect(result.commits.filter((commit) => commit.serverPort === stage.replica.port).length).toBeGreaterThan(500);
+    expect(summary.writeGapMs).toBeLessThan(1_000);
+  });
+
+  it('a PAUSE that cannot complete (a transaction held open on the write alias) times out, resumes and reports failure', async () => {
+    // Prepare: BEGIN without COMMIT pins one server connection; PAUSE waits for it to be released.
+    const stage = await prepareStage();
+    const holder = new pg.Client({ ...stage.bouncer.endpoint, user: SUPERUSER, database: WRITE_ALIAS });
+    holder.on('error', () => undefined);
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT txid_current()');
+    const newIni = setAliasEndpoints(await stage.bouncer.readIni(), [{ alias: WRITE_ALIAS, endpoint: stage.replica.endpoint }]);
+    const boundSeconds = 2;
+
+    // Act
+    const run = await runInAdminContainer(stage, switchScript(stage, newIni, stage.replica.endpoint, boundSeconds), newIni);
+
+    // Assess
+    console.info(`pause bound: ${JSON.stringify({ elapsedMs: run.elapsedMs, exitCode: run.exitCode, status: run.result.status, timeoutExit: run.result.fields.exit })}`);
+    expect(run.result).toMatchObject({ ok: false, status: 'pause' });
+    // The bound ran out (coreutils timeout: 124, busybox: 143), not some other console error.
+    expect(['124', '143']).toContain(run.result.fields.exit);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.elapsedMs).toBeGreaterThanOrEqual(boundSeconds * 1000);
+    expect(run.elapsedMs).toBeLessThan(boundSeconds * 1000 + EXEC_OVERHEAD_MS);
+    // Resumed by the EXIT trap: a new client's query is served at once, and nothing was reloaded.
+    expect(await writeAliasRow(stage)).toMatchObject({ port: stage.writer.port, paused: false });
+    expect(await writeThroughPooler(stage, 2_000)).toBe(stage.writer.port);
+    // The held transaction was never disturbed.
+    await holder.query('COMMIT');
+    await holder.end();
+    expect(await leftoverScriptFiles(stage)).toEqual([]);
+  });
+
+  it('a standalone PAUSE (the workflow pauseWrites) that times out keeps pausing until RESUME: why every failure path resumes', async () => {
+    // Prepare
+    const stage = await prepareStage();
+    const holder = new pg.Client({ ...stage.bouncer.endpoint, user: SUPERUSER, database: WRITE_ALIAS });
+    holder.on('error', () => undefined);
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT txid_current()');
+
+    // Act
+    const pause = await runInAdminContainer(stage, buildAdminCommandScript('PAUSE', WRITE_ALIAS, 1));
+    await holder.query('COMMIT');
+    const stillPaused = await writeAliasRow(stage);
+    const heldWrite = await writeThroughPooler(stage, 500).then(
+      (port) => `served by :${port}`,
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    const resume = await runInAdminContainer(stage, buildAdminCommandScript('RESUME', WRITE_ALIAS, COMMAND_TIMEOUT_SECONDS));
+
+    // Assess
+    expect(pause.result).toMatchObject({ ok: false, status: 'pause' });
+    expect(['124', '143']).toContain(pause.result.fields.exit);
+    expect(stillPaused?.paused).toBe(true);
+    expect(heldWrite).toMatch(/timeout/i);
+    expect(resume.result).toMatchObject({ ok: true, status: 'resumed' });
+    expect(await writeAliasRow(stage)).toMatchObject({ paused: false });
+    expect(await writeThroughPooler(stage, 2_000)).toBe(stage.writer.port);
+    await holder.end();
+  });
+});
