@@ -279,4 +279,24 @@ describe('EKS live switch script against real PgBouncer 1.18 and psql (transacti
     expect(await writeThroughPooler(stage, 2_000)).toBe(stage.writer.port);
     await holder.end();
   });
+
+  it('refuses a truncated stdin before touching anything, and resumes after a RELOAD that does not route as expected', async () => {
+    // Prepare
+    const stage = await prepareStage();
+    const before = await stage.bouncer.readIni();
+    const newIni = setAliasEndpoints(before, [{ alias: WRITE_ALIAS, endpoint: stage.replica.endpoint }]);
+    const elsewhere: Endpoint = { host: LOCAL_HOST, port: stage.replica.port + 1 };
+
+    // Act
+    const truncated = await runInAdminContainer(stage, switchScript(stage, newIni, stage.replica.endpoint), newIni.slice(0, -10));
+    const iniAfterTruncated = await stage.bouncer.readIni();
+    const mismatch = await runInAdminContainer(stage, switchScript(stage, newIni, elsewhere), newIni);
+
+    // Assess
+    expect(truncated.result).toMatchObject({ ok: false, status: 'short-stdin' });
+    expect(iniAfterTruncated).toBe(before);
+    expect(mismatch.result).toMatchObject({ ok: false, status: 'write-alias-not-switched', fields: { now: formatEndpoint(stage.replica.endpoint) } });
+    expect(await writeAliasRow(stage)).toMatchObject({ port: stage.replica.port, paused: false });
+    expect(await leftoverScriptFiles(stage)).toEqual([]);
+  });
 });
