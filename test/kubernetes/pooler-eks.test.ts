@@ -130,6 +130,23 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(result.durationMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('switches pods the switchover already paused (pauseWrites, then apply) without restarting them', async () => {
+    // Prepare: the manual switchover paused the write alias before moving the writer
+    const { target, names, namespace } = scenario();
+    await target.pauseWrites();
+
+    // Act
+    const result = await target.apply(plan([moveWriter]));
+
+    // Assess
+    expect(result.pods.map((pod) => pod.outcome)).toEqual(names.map(() => 'switched'));
+    for (const name of names) {
+      expect(pods.commands(name)).toEqual(['PAUSE appdb', 'PAUSE appdb', 'RELOAD', 'SHOW DATABASES', 'RESUME appdb']);
+      expect(pods.isPaused(name, 'appdb')).toBe(false);
+    }
+    expect(server.deletedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([]);
+  });
+
   it('sends the ini only on stdin: the exec argv and the result never carry its password', async () => {
     // Prepare
     const { target } = scenario({ podNames: ['pgbouncer-a'] });
