@@ -21,14 +21,13 @@ import {
 } from '../../lib/core/live-switch-script.ts';
 import { readPoolMode, setAliasEndpoints } from '../../lib/core/pgbouncer-ini.ts';
 import { createLocalEnvironment, type LocalEnvironment } from '../../lib/local/environment.ts';
-import { createReplica, fence, initPrimary, promote, waitForReplay } from '../../lib/local/global-cluster.ts';
-import { fetchCommittedKeys, prepareLoadTable, startLoad } from '../../lib/local/load-generator.ts';
+import { fence, promote, waitForReplay } from '../../lib/local/global-cluster.ts';
+import { READ_ALIAS, startWriterReplicaBouncer, WRITE_ALIAS } from '../support/local-stage.ts';
+import { fetchCommittedKeys, startLoad } from '../../lib/local/load-generator.ts';
 import { commitsOnServerAfter, missingAcknowledged, summarizeLoad } from '../../lib/local/load-summary.ts';
 import { LocalPgBouncer } from '../../lib/local/pgbouncer.ts';
 import { LOCAL_HOST, SUPERUSER, sleep, type LocalPostgres } from '../../lib/local/postgres.ts';
 
-const WRITE_ALIAS = 'appdb';
-const READ_ALIAS = 'appdb_ro';
 const LOAD_MS = 4_000;
 const SWITCH_AFTER_MS = 1_500;
 const COMMAND_TIMEOUT_SECONDS = 5;
@@ -54,18 +53,18 @@ interface Stage {
 async function prepareStage(): Promise<Stage> {
   const local = createLocalEnvironment();
   env = local;
-  const writer = (await initPrimary(local, 'region-a')).detail.server;
-  await prepareLoadTable(writer);
-  const replica = (await createReplica(local, writer, 'region-b')).detail.server;
-  const bouncer = await LocalPgBouncer.start(local, {
-    region: 'region-a',
-    writeAlias: WRITE_ALIAS,
-    readAlias: READ_ALIAS,
-    write: writer.endpoint,
-    read: writer.endpoint,
-    poolMode: 'transaction',
-  });
+  const { writer, replica, bouncer } = await startWriterReplicaBouncer(local);
   return { env: local, writer, replica, bouncer, adminPath: await adminContainerPath(local) };
+}
+
+/** BEGIN without COMMIT through the write alias: pins one server connection, so PAUSE must wait for it. */
+async function holdTransactionOpen(stage: Stage): Promise<pg.Client> {
+  const holder = new pg.Client({ ...stage.bouncer.endpoint, user: SUPERUSER, database: WRITE_ALIAS });
+  holder.on('error', () => undefined);
+  await holder.connect();
+  await holder.query('BEGIN');
+  await holder.query('SELECT txid_current()');
+  return holder;
 }
 
 interface ScriptRun {
@@ -222,11 +221,7 @@ describe('EKS live switch script against real PgBouncer 1.18 and psql (transacti
   it('a PAUSE that cannot complete (a transaction held open on the write alias) times out, resumes and reports failure', async () => {
     // Prepare: BEGIN without COMMIT pins one server connection; PAUSE waits for it to be released.
     const stage = await prepareStage();
-    const holder = new pg.Client({ ...stage.bouncer.endpoint, user: SUPERUSER, database: WRITE_ALIAS });
-    holder.on('error', () => undefined);
-    await holder.connect();
-    await holder.query('BEGIN');
-    await holder.query('SELECT txid_current()');
+    const holder = await holdTransactionOpen(stage);
     const newIni = setAliasEndpoints(await stage.bouncer.readIni(), [{ alias: WRITE_ALIAS, endpoint: stage.replica.endpoint }]);
     const boundSeconds = 2;
 
@@ -253,11 +248,7 @@ describe('EKS live switch script against real PgBouncer 1.18 and psql (transacti
   it('a standalone PAUSE (the workflow pauseWrites) that times out keeps pausing until RESUME: why every failure path resumes', async () => {
     // Prepare
     const stage = await prepareStage();
-    const holder = new pg.Client({ ...stage.bouncer.endpoint, user: SUPERUSER, database: WRITE_ALIAS });
-    holder.on('error', () => undefined);
-    await holder.connect();
-    await holder.query('BEGIN');
-    await holder.query('SELECT txid_current()');
+    const holder = await holdTransactionOpen(stage);
 
     // Act
     const pause = await runInAdminContainer(stage, buildAdminCommandScript('PAUSE', WRITE_ALIAS, 1));

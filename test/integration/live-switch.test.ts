@@ -8,15 +8,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PoolerPlan } from '../../lib/core/types.ts';
 import { LocalPoolerTarget, type LocalSwitchStrategy } from '../../lib/adapters/pooler-local.ts';
 import { createLocalEnvironment, type LocalEnvironment } from '../../lib/local/environment.ts';
-import { createReplica, fence, initPrimary, promote, waitForReplay } from '../../lib/local/global-cluster.ts';
-import { fetchCommittedKeys, prepareLoadTable, startLoad } from '../../lib/local/load-generator.ts';
+import { fence, promote, waitForReplay } from '../../lib/local/global-cluster.ts';
+import { READ_ALIAS, startWriterReplicaBouncer, WRITE_ALIAS } from '../support/local-stage.ts';
+import { fetchCommittedKeys, startLoad } from '../../lib/local/load-generator.ts';
 import { commitsOnServerAfter, missingAcknowledged, summarizeLoad } from '../../lib/local/load-summary.ts';
 import { LocalPgBouncer } from '../../lib/local/pgbouncer.ts';
 import type { LocalPostgres } from '../../lib/local/postgres.ts';
 import { sleep } from '../../lib/local/postgres.ts';
 
-const WRITE_ALIAS = 'appdb';
-const READ_ALIAS = 'appdb_ro';
 const LOAD_MS = 4_000;
 const SWITCH_AFTER_MS = 1_500;
 
@@ -36,17 +35,7 @@ interface Stage {
 
 async function prepareStage(strategy: LocalSwitchStrategy): Promise<Stage> {
   env = createLocalEnvironment();
-  const writer = (await initPrimary(env, 'region-a')).detail.server;
-  await prepareLoadTable(writer);
-  const replica = (await createReplica(env, writer, 'region-b')).detail.server;
-  const bouncer = await LocalPgBouncer.start(env, {
-    region: 'region-a',
-    writeAlias: WRITE_ALIAS,
-    readAlias: READ_ALIAS,
-    write: writer.endpoint,
-    read: writer.endpoint,
-    poolMode: 'transaction',
-  });
+  const { writer, replica, bouncer } = await startWriterReplicaBouncer(env);
   const target = new LocalPoolerTarget({ target: 'pgbouncer-region-a', region: 'region-a', pooler: bouncer, writeAlias: WRITE_ALIAS, readAlias: READ_ALIAS, strategy });
   return { writer, replica, target, bouncer };
 }
