@@ -9,7 +9,7 @@ import { planTraffic, regionHealth } from '../core/traffic-policy.ts';
 import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError, TargetFailedError, TrafficPlanRefusedError } from '../core/errors.ts';
 import { MetricName, type MetricDatum } from '../core/metrics.ts';
-import { Trigger } from '../core/constants.ts';
+import { ReloadStrategy, Trigger } from '../core/constants.ts';
 import type { Endpoint } from '../core/endpoint.ts';
 import type { PoolerTargetConfig } from '../core/config.ts';
 import type { PoolerApplyResult, PoolerPlan, PoolerTargetAdapter, Topology, TrafficChange, TrafficPlan, TrafficTargetState } from '../core/types.ts';
@@ -110,6 +110,8 @@ export async function verifyWriterStep(world: World, input: VerifyInput): Promis
 
 export interface PlanInput {
   readonly topology: Topology;
+  /** The run's trigger: scheduled runs also verify the pods of `live` targets whose ConfigMap is in sync. */
+  readonly trigger?: Trigger;
 }
 
 /** One Map item: a target, where its aliases must point, and the plan made when it was observed. */
@@ -118,6 +120,11 @@ export interface PoolerWorkItem {
   readonly desired: { readonly write: Endpoint; readonly read: Endpoint };
   /** null when the target could not be observed at plan time; ApplyPooler observes and plans again. */
   readonly plan: PoolerPlan | null;
+  /**
+   * The ConfigMap is in sync but the pods are checked anyway (scheduled runs, `live` targets): a run that
+   * died between the ConfigMap patch and the pod switch leaves pods behind a correct ConfigMap.
+   */
+  readonly verifyPods?: boolean;
   readonly decision: Decision;
 }
 
@@ -125,7 +132,7 @@ export interface PlanResult {
   readonly writerRegion: string;
   readonly poolers: readonly PoolerWorkItem[];
   readonly traffic: TrafficPlan | null;
-  /** Changes known now, plus one per target or traffic system that could not be observed. */
+  /** Changes known now, plus one per target to observe again or whose pods to verify, and per traffic system not observed. */
   readonly changeCount: number;
   readonly decisions: readonly Decision[];
 }
@@ -151,7 +158,8 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
     const targetConfig = findTargetConfig(world, adapter.target);
     const desired = desiredFor(adapter.region);
     const want = { write: desired.write, read: desired.read };
-    poolers.push(await planOneTarget(adapter, targetConfig, want));
+    const item = await planOneTarget(adapter, targetConfig, want);
+    poolers.push(input.trigger === Trigger.Schedule ? withPodCheck(item) : item);
   }
   decisions.push(...poolers.map((item) => item.decision));
 
@@ -170,7 +178,7 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
     }
   }
 
-  const poolerChanges = poolers.reduce((sum, item) => sum + (item.plan ? item.plan.changes.length : 1), 0);
+  const poolerChanges = poolers.reduce((sum, item) => sum + (item.plan && !item.verifyPods ? item.plan.changes.length : 1), 0);
   const trafficChanges = traffic ? traffic.changes.length : world.trafficAdapters().length > 0 ? 1 : 0;
   return { writerRegion: verdict.writer.region, poolers, traffic, changeCount: poolerChanges + trafficChanges, decisions };
 }
@@ -254,6 +262,13 @@ async function planOneTarget(adapter: PoolerTargetAdapter, targetConfig: PoolerT
     const decision = decide(`pooler:${adapter.target}`, 'observe-again', `could not read its config now (${describeError(error)}); ApplyPooler reads it again`);
     return { target: adapter.target, desired: want, plan: null, decision };
   }
+}
+
+/** A scheduled run applies an in-sync `live` target anyway: the adapter then only checks (and repairs) its pods. */
+function withPodCheck(item: PoolerWorkItem): PoolerWorkItem {
+  if (!item.plan || item.plan.changes.length > 0 || item.plan.reloadStrategy !== ReloadStrategy.Live) return item;
+  const decision = decide(item.decision.step, 'verify-pods', `${item.decision.reason}; this scheduled run checks that every pod routes as the ConfigMap says`);
+  return { ...item, verifyPods: true, decision };
 }
 
 function findTargetConfig(world: World, target: string): PoolerTargetConfig {

@@ -109,26 +109,44 @@ describe('reconcile state machine', () => {
     expect(result.path).toContain('ShiftTraffic'); // traffic still follows the writer
   });
 
-  it('a second run finds everything in sync and changes nothing', async () => {
+  it('a second (scheduled) run finds everything in sync and changes nothing; it only re-checks the live targets\' pods', async () => {
     // Prepare
     await harness.run('reconcile', eventInput);
     harness.ga.resetHistory();
     harness.route53.resetHistory();
     const versions = harness.poolers.map((pooler) => pooler.version);
+    for (const pooler of harness.poolers) pooler.calls.length = 0;
 
     // Act
     const result = await harness.run('reconcile', { trigger: 'schedule', globalClusterId: GLOBAL_CLUSTER_ID });
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
-    expect((result.output as Summary).outcome).toBe('in-sync');
+    const summary = result.output as Summary;
+    expect(summary.outcome).toBe('in-sync');
+    expect(summary.changesApplied).toBe(0);
     expect(harness.poolers.map((pooler) => pooler.version)).toEqual(versions);
-    expect(harness.poolers.every((pooler) => !pooler.calls.slice(-1).includes('apply'))).toBe(true);
+    expect(summary.decisions.filter((decision) => decision.decision === 'verify-pods').map((decision) => decision.step)).toEqual(['pooler:pgb-a', 'pooler:pgb-b', 'pooler:pgb-c']);
+    expect(harness.poolers.map((pooler) => pooler.calls)).toEqual(harness.poolers.map(() => ['observe', 'apply']));
     expect(harness.ga).not.toHaveReceivedCommand(UpdateEndpointGroupCommand);
     expect(harness.route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
-    expect(result.path).not.toContain('ApplyPoolers');
     expect(harness.metrics).toContainEqual({ name: 'DriftRepaired', value: 0, dimensions: { Trigger: 'schedule' } });
-    // The in-sync scheduled run's cost (README: state transitions of an in-sync run).
+    // The in-sync scheduled run's cost (README): 12 transitions plus the Map and one per live target.
+    expect(result.transitions).toBe(17);
+  });
+
+  it('an event-started run that finds everything in sync skips ApplyPoolers (12 state transitions)', async () => {
+    // Prepare
+    await harness.run('reconcile', eventInput);
+    for (const pooler of harness.poolers) pooler.calls.length = 0;
+
+    // Act
+    const result = await harness.run('reconcile', { ...eventInput, event: { ...eventInput.event, id: 'e-2' } });
+
+    // Assess
+    expect((result.output as Summary).outcome).toBe('in-sync');
+    expect(result.path).not.toContain('ApplyPoolers');
+    expect(harness.poolers.every((pooler) => !pooler.calls.includes('apply'))).toBe(true);
     expect(result.transitions).toBe(12);
   });
 
