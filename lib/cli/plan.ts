@@ -6,6 +6,7 @@
  * Exit 0 with the plan; exit 2 with a message on stderr (and nothing on stdout) when the input is
  * invalid, the topology is not stable or a target cannot be planned.
  */
+import { describeIssues } from '../core/validation.ts';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
@@ -180,7 +181,7 @@ async function readPoolerInis(section: RegionConfig, values: readonly string[]):
 function parseTrafficFile(raw: unknown, path: string): TrafficTargetState[] {
   const parsed = trafficFileSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  const problems = describeIssues(parsed.error);
   throw new InvalidInputError(`${path} is not a traffic weights file: ${problems.join('; ')}`);
 }
 

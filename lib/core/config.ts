@@ -1,3 +1,4 @@
+import { describeIssues } from './validation.ts';
 import { z } from 'zod';
 import { InvalidConfigError } from './errors.ts';
 import { isSafeHost, isValidPort } from './endpoint.ts';
@@ -140,7 +141,7 @@ export type PoolerTargetConfig = RegionConfig['poolers'][number];
 export function parseConfig(raw: unknown, source = 'config'): Config {
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+  const problems = describeIssues(result.error);
   throw new InvalidConfigError(`${source} is invalid: ${problems.join('; ')}`);
 }
 

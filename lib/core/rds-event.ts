@@ -5,6 +5,7 @@
  *
  * Events are triggers, never truth: the workflow they start reads the topology itself.
  */
+import { describeIssues } from './validation.ts';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
@@ -141,7 +142,7 @@ export function planIntake(raw: unknown, config: Config): IntakePlan {
   const clusterDimension = { [MetricDimension.GlobalClusterId]: globalClusterId };
   const parsed = rdsClusterEventSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+    const problems = describeIssues(parsed.error);
     return {
       outcome: IntakeOutcome.Rejected,
       decision: decide(INTAKE_STEP, IntakeOutcome.Rejected, `not a valid RDS DB Cluster Event: ${summarize(problems)}`),

@@ -7,6 +7,7 @@
  *
  * Only the fields the service reads are checked; everything else the CLI prints is allowed and ignored.
  */
+import { describeIssues } from './validation.ts';
 import { z } from 'zod';
 import type { DBCluster, GlobalCluster } from '@aws-sdk/client-rds';
 import { InvalidInputError } from './errors.ts';
@@ -57,7 +58,7 @@ export const topologySnapshotSchema = z.strictObject({
 export function topologyFromSnapshot(raw: unknown, globalClusterId: string, observedAt: string, pins?: EndpointPins): Topology {
   const parsed = topologySnapshotSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const problems = describeIssues(parsed.error);
     throw new InvalidInputError(`topology snapshot is invalid: ${problems.join('; ')}`);
   }
   const { describeGlobalClusters, describeDBClusters } = parsed.data;

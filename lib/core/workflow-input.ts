@@ -1,3 +1,4 @@
+import { describeIssues } from './validation.ts';
 import { z } from 'zod';
 import { Trigger } from './constants.ts';
 import { InvalidInputError } from './errors.ts';
@@ -27,6 +28,6 @@ export type ReconcileExecutionInput = z.infer<typeof reconcileInputSchema>;
 export function parseWithSchema<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+  const problems = describeIssues(result.error);
   throw new InvalidInputError(`${what} is invalid: ${problems.join('; ')}`);
 }
