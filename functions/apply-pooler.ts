@@ -1,5 +1,8 @@
-/** Workflow task `apply-pooler` (statemachines/*.asl.json): the step lives in lib/workflow. */
+/** Workflow task `apply-pooler` (statemachines/*.asl.json); the step lives in lib/workflow/tasks. Talks to: EKS + Kubernetes. */
 import { lambdaStepHandler } from '../lib/workflow/lambda-step.ts';
-import { workflowFunctions } from '../lib/workflow/workflow-tasks.ts';
+import { run } from '../lib/workflow/tasks/apply-pooler.ts';
+import { eksPart } from '../lib/workflow/aws-parts/eks.ts';
 
-export const handler = lambdaStepHandler('apply-pooler', workflowFunctions['apply-pooler']);
+/** The AWS parts this function is packaged with: the same systems its IAM role may call (serverless/function-roles.cjs). */
+export const parts = { eks: eksPart };
+export const handler = lambdaStepHandler('apply-pooler', run, parts);

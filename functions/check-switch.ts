@@ -1,5 +1,8 @@
-/** Workflow task `check-switch` (statemachines/*.asl.json): the step lives in lib/workflow. */
+/** Workflow task `check-switch` (statemachines/*.asl.json); the step lives in lib/workflow/tasks. Talks to: RDS. */
 import { lambdaStepHandler } from '../lib/workflow/lambda-step.ts';
-import { workflowFunctions } from '../lib/workflow/workflow-tasks.ts';
+import { run } from '../lib/workflow/tasks/check-switch.ts';
+import { rdsPart } from '../lib/workflow/aws-parts/rds.ts';
 
-export const handler = lambdaStepHandler('check-switch', workflowFunctions['check-switch']);
+/** The AWS parts this function is packaged with: the same systems its IAM role may call (serverless/function-roles.cjs). */
+export const parts = { rds: rdsPart };
+export const handler = lambdaStepHandler('check-switch', run, parts);

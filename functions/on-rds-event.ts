@@ -11,7 +11,7 @@ import { InvalidConfigError } from '../lib/core/errors.ts';
 import { MetricDimension, MetricName } from '../lib/core/metrics.ts';
 import { Trigger } from '../lib/core/constants.ts';
 import { INTAKE_STEP, IntakeOutcome, planIntake } from '../lib/core/rds-event.ts';
-import { loadConfigFromEnv } from '../lib/adapters/config-file.ts';
+import { loadDeployedConfig } from '../lib/adapters/deployed-config.ts';
 import { createExecutionStarter, type ExecutionStarter } from '../lib/adapters/sfn.ts';
 import { createTelemetry, emitMetrics, withTelemetry, type Telemetry } from '../lib/adapters/telemetry.ts';
 
@@ -61,7 +61,7 @@ function realDeps(env: NodeJS.ProcessEnv = process.env): OnRdsEventDeps {
   const stateMachineArn = env.RECONCILE_STATE_MACHINE_ARN;
   if (!stateMachineArn) throw new InvalidConfigError('RECONCILE_STATE_MACHINE_ARN is not set: the function was deployed without serverless.yml');
   return {
-    config: loadConfigFromEnv(env),
+    config: loadDeployedConfig(),
     stateMachineArn,
     startExecution: createExecutionStarter(new SFNClient({})),
     telemetry: createTelemetry(),

@@ -1,5 +1,11 @@
-/** Workflow task `preflight` (statemachines/*.asl.json): the step lives in lib/workflow. */
+/** Workflow task `preflight` (statemachines/*.asl.json); the step lives in lib/workflow/tasks. Talks to: RDS, CloudWatch, EKS + Kubernetes, Global Accelerator + Route 53. */
 import { lambdaStepHandler } from '../lib/workflow/lambda-step.ts';
-import { workflowFunctions } from '../lib/workflow/workflow-tasks.ts';
+import { run } from '../lib/workflow/tasks/preflight.ts';
+import { rdsPart } from '../lib/workflow/aws-parts/rds.ts';
+import { cloudWatchPart } from '../lib/workflow/aws-parts/cloudwatch.ts';
+import { eksPart } from '../lib/workflow/aws-parts/eks.ts';
+import { trafficPart } from '../lib/workflow/aws-parts/traffic.ts';
 
-export const handler = lambdaStepHandler('preflight', workflowFunctions['preflight']);
+/** The AWS parts this function is packaged with: the same systems its IAM role may call (serverless/function-roles.cjs). */
+export const parts = { rds: rdsPart, cloudwatch: cloudWatchPart, eks: eksPart, traffic: trafficPart };
+export const handler = lambdaStepHandler('preflight', run, parts);

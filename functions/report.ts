@@ -1,5 +1,8 @@
-/** Workflow task `report` (statemachines/*.asl.json): the step lives in lib/workflow. */
+/** Workflow task `report` (statemachines/*.asl.json); the step lives in lib/workflow/tasks. Talks to: SNS. */
 import { lambdaStepHandler } from '../lib/workflow/lambda-step.ts';
-import { workflowFunctions } from '../lib/workflow/workflow-tasks.ts';
+import { run } from '../lib/workflow/tasks/report.ts';
+import { snsPart } from '../lib/workflow/aws-parts/sns.ts';
 
-export const handler = lambdaStepHandler('report', workflowFunctions['report']);
+/** The AWS parts this function is packaged with: the same systems its IAM role may call (serverless/function-roles.cjs). */
+export const parts = { sns: snsPart };
+export const handler = lambdaStepHandler('report', run, parts);

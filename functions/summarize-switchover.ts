@@ -1,5 +1,7 @@
-/** Workflow task `summarize-switchover` (statemachines/*.asl.json): the step lives in lib/workflow. */
+/** Workflow task `summarize-switchover` (statemachines/*.asl.json); the step lives in lib/workflow/tasks. Talks to: no AWS API. */
 import { lambdaStepHandler } from '../lib/workflow/lambda-step.ts';
-import { workflowFunctions } from '../lib/workflow/workflow-tasks.ts';
+import { run } from '../lib/workflow/tasks/summarize-switchover.ts';
 
-export const handler = lambdaStepHandler('summarize-switchover', workflowFunctions['summarize-switchover']);
+/** The AWS parts this function is packaged with: the same systems its IAM role may call (serverless/function-roles.cjs). */
+export const parts = {};
+export const handler = lambdaStepHandler('summarize-switchover', run, parts);

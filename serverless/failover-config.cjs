@@ -9,7 +9,9 @@
  * (lib/core/config.ts). An invalid config fails `sls package` with the field named.
  *
  * Addresses (all derived from the validated config, for this stack's region):
- *   json                 compact normalized config (the Lambdas' FAILOVER_CONFIG)
+ *   json                 compact normalized config
+ *   jsonLiteral          the same as a JavaScript string literal: esbuild `define`s __FAILOVER_CONFIG_JSON__
+ *                        to it, so every function bundles its config (no 4 KB environment variable ceiling)
  *   file                 the config file used
  *   globalClusterId      the Aurora global cluster id
  *   dbClusterArn         this region's member DB cluster ARN
@@ -25,8 +27,6 @@
 const { execFile } = require('node:child_process');
 const path = require('node:path');
 
-// Lambda allows 4 KB for all environment variables of a function together.
-const MAX_CONFIG_JSON_BYTES = 3500;
 const MIN_NODE_MAJOR = 24;
 const DEFAULT_SCHEDULE_RATE = 'rate(5 minutes)';
 
@@ -80,6 +80,7 @@ function deriveValues(json, file, region) {
   const hostedZoneIds = [...new Set(traffic.flatMap((section) => (section.route53 ? [section.route53.hostedZoneId] : [])))];
   return {
     json,
+    jsonLiteral: JSON.stringify(json),
     file,
     globalClusterId: config.globalClusterId,
     dbClusterArn: section.dbClusterArn,
@@ -102,12 +103,6 @@ class FailoverConfigPlugin {
       const region = await resolveVariable('self:provider.region');
       const file = process.env.FAILOVER_CONFIG_FILE || path.join('config', `${stage}.yml`);
       const json = await runValidator(serviceDir, file, region);
-      if (Buffer.byteLength(json) > MAX_CONFIG_JSON_BYTES) {
-        throw withoutStack(
-          `the normalized config from ${file} is ${Buffer.byteLength(json)} bytes; Lambda environment ` +
-            `variables are limited to 4 KB in total, so keep it under ${MAX_CONFIG_JSON_BYTES} bytes`
-        );
-      }
       return deriveValues(json, file, region);
     };
 

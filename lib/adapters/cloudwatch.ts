@@ -1,5 +1,5 @@
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import type { AwsClients } from './aws-clients.ts';
+import type { AwsClientPool as AwsClients } from './aws-client-pool.ts';
 import { toFailoverError } from './aws-errors.ts';
 import { parseDbClusterArn } from './rds.ts';
 

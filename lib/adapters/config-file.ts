@@ -19,16 +19,3 @@ export async function loadConfigFile(path: string): Promise<Config> {
   }
   return parseConfig(raw, path);
 }
-
-/** The Lambda's config: validated JSON in FAILOVER_CONFIG, put there at package time. */
-export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
-  const json = env.FAILOVER_CONFIG;
-  if (!json) throw new InvalidConfigError('FAILOVER_CONFIG is not set: the service was packaged without its config');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch (error) {
-    throw new InvalidConfigError('FAILOVER_CONFIG is not valid JSON', { cause: error });
-  }
-  return parseConfig(raw, 'FAILOVER_CONFIG');
-}

@@ -3,7 +3,7 @@ import type { Config } from '../core/config.ts';
 import { decide, type Decision } from '../core/decision.ts';
 import { InvalidConfigError, InvalidInputError, StaleChangeError, UpstreamError } from '../core/errors.ts';
 import { TrafficKind, type TrafficAdapter, type TrafficChange, type TrafficTargetState } from '../core/types.ts';
-import type { AwsClients } from './aws-clients.ts';
+import type { AwsClientPool as AwsClients } from './aws-client-pool.ts';
 import { toFailoverError } from './aws-errors.ts';
 
 /** The API's default dial when an endpoint group never had one set. */

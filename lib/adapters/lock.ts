@@ -1,7 +1,7 @@
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { decideRunLock, type RunLockInput, type RunLockVerdict, type RunningExecution } from '../core/run-lock.ts';
 import { UpstreamError } from '../core/errors.ts';
-import type { AwsClients } from './aws-clients.ts';
+import type { AwsClientPool as AwsClients } from './aws-client-pool.ts';
 import { toFailoverError } from './aws-errors.ts';
 
 // ListExecutions pages hold up to 1000 items; RUNNING executions of one stack are a handful.

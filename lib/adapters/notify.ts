@@ -1,7 +1,7 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError } from '../core/errors.ts';
-import type { AwsClients } from './aws-clients.ts';
+import type { AwsClientPool as AwsClients } from './aws-client-pool.ts';
 import { toFailoverError } from './aws-errors.ts';
 
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:([a-z]{2}(?:-gov)?-[a-z]+-\d):\d{12}:[A-Za-z0-9_-]{1,256}$/;

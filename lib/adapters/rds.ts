@@ -8,7 +8,7 @@ import {
 import { decide, type Decision } from '../core/decision.ts';
 import { assertSafeEndpoint, type Endpoint } from '../core/endpoint.ts';
 import { describeError, InvalidInputError, UpstreamError } from '../core/errors.ts';
-import type { AwsClients } from './aws-clients.ts';
+import type { AwsClientPool as AwsClients } from './aws-client-pool.ts';
 import { sdkErrorName, toFailoverError } from './aws-errors.ts';
 
 const DB_CLUSTER_ARN = /^arn:aws[a-z-]*:rds:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):cluster:([A-Za-z][A-Za-z0-9-]{0,62})$/;

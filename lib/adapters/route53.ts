@@ -10,7 +10,7 @@ import type { Config } from '../core/config.ts';
 import { decide, type Decision } from '../core/decision.ts';
 import { InvalidConfigError, InvalidInputError, StaleChangeError, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
 import { TrafficKind, type TrafficAdapter, type TrafficChange, type TrafficTargetState } from '../core/types.ts';
-import type { AwsClients } from './aws-clients.ts';
+import type { AwsClientPool as AwsClients } from './aws-client-pool.ts';
 import { toFailoverError } from './aws-errors.ts';
 
 const MAX_WEIGHT = 255;

@@ -1,6 +1,6 @@
 import type { Config } from '../core/config.ts';
 import type { TrafficAdapter } from '../core/types.ts';
-import type { AwsClients } from './aws-clients.ts';
+import type { AwsClientPool as AwsClients } from './aws-client-pool.ts';
 import { GlobalAcceleratorTrafficAdapter } from './global-accelerator.ts';
 import { Route53TrafficAdapter, type Route53AdapterOptions } from './route53.ts';
 

@@ -10,9 +10,17 @@ import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError, UpstreamError, WriterNotVerifiedError } from '../core/errors.ts';
 import { assessStability } from '../core/topology.ts';
 import { createAwsWorld, type AwsWorldOptions } from '../workflow/aws-world.ts';
+import { allAwsParts } from '../workflow/aws-parts/all.ts';
 import { planStep, verifyWriterStep } from '../workflow/reconcile.ts';
 import { observeOnlyWorld, type ObservationFailures } from './observe-only-world.ts';
-import type { PlanOutput } from './plan.ts';
+
+/** What `aurora-failover plan` prints (as JSON), offline or --live. */
+export interface PlanOutput {
+  /** `ini` is absent with --live (a decision in `decisions` says why). */
+  poolers: Array<{ target: string; changes: Array<{ alias: string; from: { host: string; port: number } | null; to: { host: string; port: number } }>; ini?: string }>;
+  traffic: Array<{ kind: string; region: string; resource: string; from: number; to: number }>;
+  decisions: Array<{ step: string; decision: string; reason: string }>;
+}
 
 export interface LivePlanDeps {
   /** AWS SDK clients; default: new AwsClients() (the default credential provider chain). */
@@ -34,6 +42,7 @@ export async function buildLivePlan(config: Config, region: string, deps: LivePl
       config,
       region,
       clients: deps.awsClients ?? new AwsClients(),
+      parts: allAwsParts,
       telemetry: undefined,
       stateMachineArns: [],
       ...(deps.connectPooler ? { connectPooler: deps.connectPooler } : {}),

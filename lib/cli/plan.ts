@@ -19,7 +19,10 @@ import { endpointPinsFromConfig } from '../core/topology.ts';
 import { topologyFromSnapshot } from '../core/topology-snapshot.ts';
 import { TrafficKind, type PoolerTargetState, type TrafficTargetState } from '../core/types.ts';
 import { parseOptions, requireOption } from './args.ts';
-import type { LivePlanDeps } from './plan-live.ts';
+// One direction only: plan.ts -> plan-live.ts (types here, the module itself loaded on --live).
+import type { LivePlanDeps, PlanOutput } from './plan-live.ts';
+
+export type { PlanOutput } from './plan-live.ts';
 
 export const PLAN_USAGE = `usage: aurora-failover plan --config <file> --topology <file> --pooler-ini [<target>=]<file>... [--region <region>] [--traffic <file>] [--reveal-secrets]
        aurora-failover plan --live --config <file> [--region <region>]
@@ -75,13 +78,6 @@ export async function runPlanCli(argv: readonly string[], io: CliIo = processIo,
     // Our named errors are about the input or the world: 2. Anything else is a bug: 1.
     return isNamedError(error) ? 2 : 1;
   }
-}
-
-export interface PlanOutput {
-  /** `ini` is absent with --live (a decision in `decisions` says why). */
-  poolers: Array<{ target: string; changes: Array<{ alias: string; from: { host: string; port: number } | null; to: { host: string; port: number } }>; ini?: string }>;
-  traffic: Array<{ kind: string; region: string; resource: string; from: number; to: number }>;
-  decisions: Array<{ step: string; decision: string; reason: string }>;
 }
 
 async function buildPlanOutput(argv: readonly string[], deps: PlanCliDeps): Promise<PlanOutput | 'help'> {

@@ -1,64 +1,62 @@
 /**
- * The World of a Lambda: this stack's config (FAILOVER_CONFIG), its region (AWS_REGION), the AWS adapters
- * and one EKS pooler target per configured target of this region. Built once per container.
+ * The World of a Lambda: this stack's config (bundled at package time, lib/adapters/deployed-config.ts),
+ * its region (AWS_REGION), and the AWS parts its function was packaged with (lib/workflow/aws-parts/):
+ * one EKS pooler target per configured target of this region, traffic adapters, RDS, SNS, Step Functions,
+ * CloudWatch. Built once per container. A method whose part is missing throws InvalidConfigError.
  */
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { AwsClients } from '../adapters/aws-clients.ts';
-import { loadConfigFromEnv } from '../adapters/config-file.ts';
-import { describeGlobalCluster, describeMemberEndpoints, failoverGlobalCluster, switchoverGlobalCluster } from '../adapters/rds.ts';
-import { readRpoLagMs } from '../adapters/cloudwatch.ts';
-import { GlobalAcceleratorTrafficAdapter } from '../adapters/global-accelerator.ts';
-import { Route53TrafficAdapter } from '../adapters/route53.ts';
-import { publishSummary } from '../adapters/notify.ts';
-import { listRunningExecutions } from '../adapters/lock.ts';
-import { connectEksPoolerTarget } from '../adapters/pooler-eks.ts';
+import { AwsClientPool } from '../adapters/aws-client-pool.ts';
+import { loadDeployedConfig } from '../adapters/deployed-config.ts';
 import { emitMetrics, type Telemetry } from '../adapters/telemetry.ts';
-import type { AwsCredentialsSource } from '../adapters/eks-token.ts';
 import { buildTopology, endpointPinsFromConfig } from '../core/topology.ts';
 import { regionConfig, type Config, type PoolerTargetConfig } from '../core/config.ts';
 import { decide } from '../core/decision.ts';
 import { describeError, InvalidConfigError } from '../core/errors.ts';
 import type { PoolerPlan, PoolerTargetAdapter, Topology, TopologyMember, TrafficAdapter } from '../core/types.ts';
+import { clientClassesOf, type AwsPartName, type AwsParts } from './aws-parts/types.ts';
 import type { World, WriterCheck } from './world.ts';
 
 export interface AwsWorldOptions {
   readonly config: Config;
   readonly region: string;
-  readonly clients: AwsClients;
+  readonly clients: AwsClientPool;
+  /** The adapters this World may use; a method whose part is missing throws InvalidConfigError. */
+  readonly parts: AwsParts;
   readonly telemetry: Pick<Telemetry, 'metrics'> | undefined;
-  /** Builds the adapter of one pooler target; defaults to the EKS adapter. */
+  /** Builds the adapter of one pooler target; defaults to the EKS part's. */
   readonly connectPooler?: (target: PoolerTargetConfig, region: string) => Promise<PoolerTargetAdapter>;
   /** ARNs of this stack's state machines, for the run lock. */
   readonly stateMachineArns: readonly string[];
   readonly now?: () => number;
 }
 
-/** The Lambda's World, from the environment the stack sets. */
-export async function awsWorld(telemetry?: Telemetry): Promise<World> {
+/** The Lambda's World, from the bundled config, the environment the stack sets and the function's parts. */
+export async function awsWorld(parts: AwsParts, telemetry?: Telemetry): Promise<World> {
   const region = process.env.AWS_REGION;
   if (!region) throw new InvalidConfigError('AWS_REGION is not set');
   const stateMachineArns = [process.env.RECONCILE_STATE_MACHINE_ARN, process.env.SWITCHOVER_STATE_MACHINE_ARN].filter((arn): arn is string => Boolean(arn));
-  return createAwsWorld({ config: loadConfigFromEnv(), region, clients: new AwsClients(), telemetry, stateMachineArns });
+  return createAwsWorld({ config: loadDeployedConfig(), region, clients: new AwsClientPool(clientClassesOf(parts)), parts, telemetry, stateMachineArns });
+}
+
+/** The part, or a fatal error naming it: the function was packaged without an adapter its step calls. */
+function partOf<K extends AwsPartName>(parts: AwsParts, name: K): NonNullable<AwsParts[K]> {
+  const part = parts[name];
+  if (!part) throw new InvalidConfigError(`this function was packaged without the ${name} part (lib/workflow/aws-parts/${name}.ts), which its step needs`);
+  return part;
 }
 
 export function createAwsWorld(options: AwsWorldOptions): World {
-  const { config, region, clients } = options;
+  const { config, region, clients, parts } = options;
   regionConfig(config, region); // fails early, naming the region, when this stack's region is not configured
   const now = options.now ?? Date.now;
-  const credentials: AwsCredentialsSource = defaultProvider();
-  const connect = options.connectPooler ?? ((target: PoolerTargetConfig, targetRegion: string) =>
-    connectEksPoolerTarget({ target, region: targetRegion, eks: clients.eks(targetRegion), credentials }));
+  const connect = options.connectPooler ?? ((target: PoolerTargetConfig, targetRegion: string) => partOf(parts, 'eks').connectPooler(clients, target, targetRegion));
   const poolers = (config.regions[region]?.poolers ?? []).map((target) => new ReconnectingPoolerTarget(target, region, connect, now));
-  const traffic: TrafficAdapter[] = [];
-  const globalAccelerator = new GlobalAcceleratorTrafficAdapter(clients, config, { now });
-  if (globalAccelerator.configured) traffic.push(globalAccelerator);
-  const route53 = new Route53TrafficAdapter(clients, config, { now });
-  if (route53.configured) traffic.push(route53);
+  let traffic: TrafficAdapter[] | undefined;
+  const rds = () => partOf(parts, 'rds');
 
   const observeTopology = async (): Promise<Topology> => {
-    const globalCluster = await describeGlobalCluster(clients, region, config.globalClusterId);
+    const globalCluster = await rds().describeGlobalCluster(clients, region, config.globalClusterId);
     const memberArns = (globalCluster.GlobalClusterMembers ?? []).flatMap((member) => (member.DBClusterArn ? [member.DBClusterArn] : []));
-    const { endpoints } = await describeMemberEndpoints(clients, memberArns);
+    const { endpoints } = await rds().describeMemberEndpoints(clients, memberArns);
     return buildTopology(globalCluster, endpoints, new Date(now()).toISOString(), endpointPinsFromConfig(config));
   };
 
@@ -68,28 +66,31 @@ export function createAwsWorld(options: AwsWorldOptions): World {
     observeTopology,
     verifyWriter: async (writer: TopologyMember): Promise<WriterCheck> => {
       // A second, independent read of the writer's own cluster, in its own region.
-      const { endpoints, unreachable } = await describeMemberEndpoints(clients, [writer.dbClusterArn]);
+      const { endpoints, unreachable } = await rds().describeMemberEndpoints(clients, [writer.dbClusterArn]);
       const status = endpoints[writer.dbClusterArn]?.status;
       if (unreachable.length > 0) return { ok: false, reason: unreachable.map((member) => member.reason).join('; ') };
       if (status !== 'available') return { ok: false, reason: `its cluster status is ${status ?? 'unknown'}, not available` };
       return { ok: true, reason: `DescribeDBClusters in ${writer.region} reports the cluster available` };
     },
-    poolerTargets: () => poolers,
-    trafficAdapters: () => traffic,
+    poolerTargets: () => {
+      if (!options.connectPooler) partOf(parts, 'eks');
+      return poolers;
+    },
+    trafficAdapters: () => (traffic ??= partOf(parts, 'traffic').trafficAdapters(clients, config, { now })),
     emitMetrics: async (metrics) => {
       if (options.telemetry) emitMetrics(options.telemetry as Telemetry, metrics);
     },
     notify: async (notification) => {
       const topicArn = config.notifications?.snsTopicArn;
       if (!topicArn) return decide('notify', 'skipped', 'no notifications.snsTopicArn configured');
-      return publishSummary(clients, region, topicArn, notification);
+      return partOf(parts, 'sns').publishSummary(clients, region, topicArn, notification);
     },
     now,
     switchover: {
-      readRpoLag: (target) => readRpoLagMs(clients, target.region, target.dbClusterArn, now()),
+      readRpoLag: (target) => partOf(parts, 'cloudwatch').readRpoLagMs(clients, target.region, target.dbClusterArn, now()),
       probeRegion: async (probed) => {
         try {
-          await describeGlobalCluster(clients, probed, config.globalClusterId);
+          await rds().describeGlobalCluster(clients, probed, config.globalClusterId);
           return { reachable: true, reason: `the RDS API in ${probed} answered` };
         } catch (error) {
           return { reachable: false, reason: `the RDS API in ${probed} did not answer: ${describeError(error)}` };
@@ -97,10 +98,10 @@ export function createAwsWorld(options: AwsWorldOptions): World {
       },
       startSwitch: (request) =>
         request.mode === 'switchover'
-          ? switchoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.currentWriterRegion })
-          : failoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.target.region }),
+          ? rds().switchoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.currentWriterRegion })
+          : rds().failoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.target.region }),
     },
-    runs: { listRunning: () => listRunningExecutions(clients, region, options.stateMachineArns) },
+    runs: { listRunning: () => partOf(parts, 'sfn').listRunningExecutions(clients, region, options.stateMachineArns) },
   };
 }
 

@@ -1,65 +1,43 @@
 /**
  * Every Task state of both state machines, by its stable name in statemachines/*.asl.json, with the
- * Lambda function that runs it. One table serves the Lambda handlers (functions/), the local executions
- * in tests and the drill (aws-local-stepfunctions overrides are keyed by state name).
+ * Lambda function that runs it. Each step lives in its own module (./tasks/<key>.ts), which its Lambda
+ * handler (functions/<key>.ts) imports alone; this table serves the local executions in tests and the
+ * drill (aws-local-stepfunctions overrides are keyed by state name).
  */
-import { parseWithSchema, reconcileInputSchema } from '../core/workflow-input.ts';
-import {
-  applyPoolerStep,
-  observeTopologyStep,
-  planStep,
-  reportFailureStep,
-  reportStep,
-  resumePoolersStep,
-  shiftTrafficStep,
-  verifyWriterStep,
-  type FailureInput,
-  type ObserveInput,
-  type PlanInput,
-  type PoolerWorkItem,
-  type ReportInput,
-  type ShiftTrafficInput,
-  type VerifyInput,
-} from './reconcile.ts';
-import {
-  checkSwitchStep,
-  executeSwitchStep,
-  pausePoolersStep,
-  preflightStep,
-  resumeEarlyStep,
-  summarizeSwitchoverStep,
-  type CheckSwitchInput,
-  type ExecuteSwitchInput,
-  type PauseResult,
-  type PreflightStepInput,
-  type SwitchoverSummaryInput,
-} from './switchover.ts';
-import { acquireRunLockStep, type RunLockStepInput } from './run-lock-step.ts';
+import { run as acquireRunLock } from './tasks/acquire-run-lock.ts';
+import { run as observeTopology } from './tasks/observe-topology.ts';
+import { run as verifyWriter } from './tasks/verify-writer.ts';
+import { run as plan } from './tasks/plan.ts';
+import { run as applyPooler } from './tasks/apply-pooler.ts';
+import { run as shiftTraffic } from './tasks/shift-traffic.ts';
+import { run as report } from './tasks/report.ts';
+import { run as resumePoolers } from './tasks/resume-poolers.ts';
+import { run as reportFailure } from './tasks/report-failure.ts';
+import { run as preflight } from './tasks/preflight.ts';
+import { run as pausePoolers } from './tasks/pause-poolers.ts';
+import { run as executeSwitch } from './tasks/execute-switch.ts';
+import { run as checkSwitch } from './tasks/check-switch.ts';
+import { run as resumeEarly } from './tasks/resume-early.ts';
+import { run as summarizeSwitchover } from './tasks/summarize-switchover.ts';
 import type { StepRun } from './step-handler.ts';
-
-type ObserveTaskInput = ObserveInput & { readonly input: unknown };
 
 /** Lambda function key (serverless.yml, and the suffix of the ASL placeholder ARNs) -> step. */
 export const workflowFunctions = {
-  'acquire-run-lock': ((world, input: RunLockStepInput) => acquireRunLockStep(world, input)) as StepRun<RunLockStepInput, unknown>,
-  'observe-topology': (async (world, input: ObserveTaskInput) => {
-    const runInput = parseWithSchema(reconcileInputSchema, input.input, 'reconcile input');
-    return observeTopologyStep(world, { globalClusterId: runInput.globalClusterId, executionStartTime: input.executionStartTime });
-  }) as StepRun<ObserveTaskInput, unknown>,
-  'verify-writer': ((world, input: VerifyInput) => verifyWriterStep(world, input)) as StepRun<VerifyInput, unknown>,
-  plan: ((world, input: PlanInput) => planStep(world, input)) as StepRun<PlanInput, unknown>,
-  'apply-pooler': ((world, input: { item: PoolerWorkItem }) => applyPoolerStep(world, input.item)) as StepRun<{ item: PoolerWorkItem }, unknown>,
-  'shift-traffic': ((world, input: ShiftTrafficInput) => shiftTrafficStep(world, input)) as StepRun<ShiftTrafficInput, unknown>,
-  report: ((world, input: ReportInput) => reportStep(world, input)) as StepRun<ReportInput, unknown>,
-  'resume-poolers': ((world) => resumePoolersStep(world)) as StepRun<unknown, unknown>,
-  'report-failure': ((world, input: FailureInput) => reportFailureStep(world, input)) as StepRun<FailureInput, unknown>,
-  preflight: ((world, input: PreflightStepInput) => preflightStep(world, input)) as StepRun<PreflightStepInput, unknown>,
-  'pause-poolers': ((world) => pausePoolersStep(world)) as StepRun<unknown, unknown>,
-  'execute-switch': ((world, input: ExecuteSwitchInput) => executeSwitchStep(world, input)) as StepRun<ExecuteSwitchInput, unknown>,
-  'check-switch': ((world, input: CheckSwitchInput & { state?: { pause?: PauseResult } }) =>
-    checkSwitchStep(world, { ...input, pause: input.state?.pause })) as StepRun<CheckSwitchInput, unknown>,
-  'resume-early': ((world, input: { pause: PauseResult }) => resumeEarlyStep(world, input)) as StepRun<{ pause: PauseResult }, unknown>,
-  'summarize-switchover': ((world, input: SwitchoverSummaryInput) => summarizeSwitchoverStep(world, input)) as StepRun<SwitchoverSummaryInput, unknown>,
+  'acquire-run-lock': acquireRunLock,
+  'observe-topology': observeTopology,
+  'verify-writer': verifyWriter,
+  plan,
+  'apply-pooler': applyPooler,
+  'shift-traffic': shiftTraffic,
+  report,
+  'resume-poolers': resumePoolers,
+  'report-failure': reportFailure,
+  preflight,
+  'pause-poolers': pausePoolers,
+  'execute-switch': executeSwitch,
+  'check-switch': checkSwitch,
+  'resume-early': resumeEarly,
+  'summarize-switchover': summarizeSwitchover,
 } as const satisfies Record<string, StepRun<never, unknown>>;
 
 export type WorkflowFunction = keyof typeof workflowFunctions;

@@ -257,10 +257,9 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     expect(JSON.parse(target?.Input ?? 'null')).toEqual({ trigger: 'schedule', globalClusterId: 'app-global' });
   });
 
-  it('runs every function on nodejs24.x with the validated config and its own bundle', async () => {
+  it('runs every function on nodejs24.x with its own bundle, the validated config inside it, not in the environment', async () => {
     // Prepare
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
-    const expectedConfig = JSON.stringify(await loadConfigFile(join(ROOT, 'config/example.yml')));
 
     const handlerFiles = readdirSync(join(ROOT, 'functions')).filter((file) => file.endsWith('.ts'));
 
@@ -271,7 +270,7 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     for (const [id, fn] of functions) {
       const properties = fn.Properties ?? {};
       expect(properties.Runtime, id).toBe('nodejs24.x');
-      expect((properties.Environment as { Variables: Record<string, unknown> }).Variables.FAILOVER_CONFIG, id).toBe(expectedConfig);
+      expect(Object.keys((properties.Environment as { Variables: Record<string, unknown> }).Variables), id).not.toContain('FAILOVER_CONFIG');
       const zip = join(packageDir, basename((properties.Code as { S3Key: string }).S3Key));
       expect(existsSync(zip), `${id}: ${zip}`).toBe(true);
       // Entry file names are stored uncompressed in the zip's headers.
@@ -280,11 +279,10 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     }
   });
 
-  it('ships an intake bundle that runs on Node 24 as ESM and decides from FAILOVER_CONFIG', async () => {
+  it('ships an intake bundle that runs on Node 24 as ESM and decides from the config bundled in it', async () => {
     // Prepare: unpack the bundle and give it the environment Lambda would.
     const fn = template.Resources.OnRdsEventLambdaFunction?.Properties ?? {};
     const bundleDir = await unpack(String((fn.Code as { S3Key: string }).S3Key), 'unpacked-intake');
-    const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
     const script = `
       const { handler } = await import(${JSON.stringify(join(bundleDir, 'functions/on-rds-event.mjs'))});
       const context = { awsRequestId: 'smoke', functionName: 'smoke', memoryLimitInMB: '256', invokedFunctionArn: 'arn:aws:lambda:us-east-2:123456789012:function:smoke', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 1000 };
@@ -296,7 +294,6 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     // Act
     const output = await runNode(script, {
       AWS_REGION: 'us-east-2',
-      FAILOVER_CONFIG: String(variables.FAILOVER_CONFIG),
       RECONCILE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-2:123456789012:stateMachine:aurora-global-failover-ci-reconcile',
       SAMPLE_EVENT: readFileSync(join(ROOT, 'events/rds/0181-switchover-started.json'), 'utf8'),
     });
@@ -310,7 +307,6 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     // Prepare: the summarize step touches no AWS API, so the bundle runs offline end to end.
     const fn = template.Resources.SummarizeSwitchoverLambdaFunction?.Properties ?? {};
     const bundleDir = await unpack(String((fn.Code as { S3Key: string }).S3Key), 'unpacked-summarize');
-    const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
     const preflight = {
       verdict: 'nothing-to-do', dryRun: false, globalClusterId: 'app-global', mode: 'switchover', currentWriterRegion: 'us-east-2',
       target: { region: 'us-east-2', dbClusterArn: 'arn:aws:rds:us-east-2:123456789012:cluster:app-use2' },
@@ -324,7 +320,7 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     `;
 
     // Act
-    const output = await runNode(script, { AWS_REGION: 'us-east-2', FAILOVER_CONFIG: String(variables.FAILOVER_CONFIG), PREFLIGHT: JSON.stringify(preflight) });
+    const output = await runNode(script, { AWS_REGION: 'us-east-2', PREFLIGHT: JSON.stringify(preflight) });
 
     // Assess
     const result = JSON.parse(/RESULT (.*)/.exec(output)?.[1] ?? 'null') as { outcome?: string; to?: string } | null;

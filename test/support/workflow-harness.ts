@@ -22,6 +22,7 @@ import { AwsClients } from '../../lib/adapters/aws-clients.ts';
 import { parseConfig, type Config } from '../../lib/core/config.ts';
 import type { MetricDatum } from '../../lib/core/metrics.ts';
 import { createAwsWorld } from '../../lib/workflow/aws-world.ts';
+import { allAwsParts } from '../../lib/workflow/aws-parts/all.ts';
 import { loadDefinition, localTasksFor, runLocally, type LocalExecutionResult, type LocalTaskHandler } from '../../lib/workflow/local-execution.ts';
 import type { World } from '../../lib/workflow/world.ts';
 import {
@@ -134,6 +135,7 @@ export class WorkflowHarness {
       config: this.config,
       region: REGION,
       clients: new AwsClients(),
+      parts: allAwsParts,
       telemetry: undefined,
       stateMachineArns: [RECONCILE_ARN, SWITCHOVER_ARN],
       connectPooler: async (target) => this.poolers.find((pooler) => pooler.target === target.name)!,

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { loadConfigFile, loadConfigFromEnv } from '../../lib/adapters/config-file.ts';
+import { loadConfigFile } from '../../lib/adapters/config-file.ts';
+import { bundledConfigJson, loadDeployedConfig } from '../../lib/adapters/deployed-config.ts';
 import { parseConfig, regionConfig } from '../../lib/core/config.ts';
 import { InvalidConfigError } from '../../lib/core/errors.ts';
 
@@ -75,15 +76,15 @@ describe('config/example.yml', () => {
     expect(config.reconcile).toEqual({ schedule: 'rate(5 minutes)', stableTimeoutSeconds: 900, pollSeconds: 15 });
   });
 
-  it('survives the trip through FAILOVER_CONFIG unchanged', async () => {
+  it('survives the trip through the bundled JSON unchanged', async () => {
     // Prepare
     const config = await loadConfigFile(EXAMPLE);
 
     // Act
-    const fromEnv = loadConfigFromEnv({ FAILOVER_CONFIG: JSON.stringify(config) });
+    const deployed = loadDeployedConfig(JSON.stringify(config));
 
     // Assess
-    expect(fromEnv).toEqual(config);
+    expect(deployed).toEqual(config);
   });
 });
 
@@ -205,9 +206,12 @@ describe('an invalid config names the field', () => {
     expect(lookUp).toThrow(/regions\.eu-west-1: this stack's region is not configured \(configured: us-east-2, us-west-2\)/);
   });
 
-  it('refuses a missing or unparsable FAILOVER_CONFIG', () => {
-    expect(() => loadConfigFromEnv({})).toThrow(/FAILOVER_CONFIG is not set/);
-    expect(() => loadConfigFromEnv({ FAILOVER_CONFIG: '{"globalClusterId":' })).toThrow(/FAILOVER_CONFIG is not valid JSON/);
+  it('refuses a missing, unparsable or invalid bundled config', () => {
+    // Outside an esbuild bundle nothing is defined: the config was not packaged.
+    expect(bundledConfigJson()).toBeUndefined();
+    expect(() => loadDeployedConfig()).toThrow(/no config was bundled/);
+    expect(() => loadDeployedConfig('{"globalClusterId":')).toThrow(/the bundled config is not valid JSON/);
+    expect(() => loadDeployedConfig('{"globalClusterId":"app-global","regions":{}}')).toThrow(/the bundled config is invalid: regions: must name at least one region/);
   });
 });
 
