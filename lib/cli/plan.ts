@@ -9,7 +9,7 @@
 import { describeIssues } from '../core/validation.ts';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfigFile } from '../adapters/config-file.ts';
 import { regionConfig, type Config, type RegionConfig } from '../core/config.ts';
 import { FatalErrorName, InvalidInputError, TransientErrorName, describeError } from '../core/errors.ts';

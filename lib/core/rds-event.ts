@@ -7,7 +7,7 @@
  */
 import { describeIssues } from './validation.ts';
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import type { Config } from './config.ts';
 import { PROGRESS_EVENT_IDS, RdsEventId, TRIGGERING_EVENT_IDS, Trigger } from './constants.ts';

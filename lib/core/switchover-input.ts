@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInputError } from './errors.ts';
 import { parseWithSchema } from './workflow-input.ts';
 import type { Config } from './config.ts';

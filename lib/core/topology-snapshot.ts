@@ -8,7 +8,7 @@
  * Only the fields the service reads are checked; everything else the CLI prints is allowed and ignored.
  */
 import { describeIssues } from './validation.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DBCluster, GlobalCluster } from '@aws-sdk/client-rds';
 import { InvalidInputError } from './errors.ts';
 import type { Topology } from './types.ts';

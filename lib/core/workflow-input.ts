@@ -1,5 +1,5 @@
 import { describeIssues } from './validation.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Trigger } from './constants.ts';
 import { InvalidInputError } from './errors.ts';
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lib/adapters/config-file.ts';
-import { readZipEntries } from './read-zip.ts';
+import { readZipEntries } from '../../lib/local/read-zip.ts';
 import {
   actionsOf,
   definitionParts,

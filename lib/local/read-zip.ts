@@ -1,6 +1,6 @@
 /**
  * Reads the entries of a (non-zip64) zip archive such as the ones `sls package` writes, so the
- * packaging test can run a bundle without an `unzip` binary. Stored and deflated entries only.
+ * packaging test and `npm run bundle-report` can run a bundle without an `unzip` binary. Stored and deflated entries only.
  */
 import { inflateRawSync } from 'node:zlib';
 
