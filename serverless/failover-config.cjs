@@ -18,6 +18,13 @@
  *   globalClusterArn     the global cluster's ARN (arn:<partition>:rds::<account>:global-cluster:<id>)
  *   memberDbClusterArns  every configured member's DB cluster ARN
  *   eksClusterArns       ARNs of the EKS clusters this region's pooler targets live in
+ *   eksClusterNames      their names (one EKS access entry per cluster and pooler role)
+ *   vpc                  this region's { subnetIds, securityGroupIds }; both empty when no VPC is configured
+ *   dbClusterIdentifier  this region's member cluster identifier (the RPO lag alarm's dimension)
+ *   alarmTopicArns       [notifications.snsTopicArn] when that topic is in this region, else [] (alarm actions)
+ *   maxRpoLagMs          alarms.maxRpoLagMs
+ *   pauseBudgetSeconds   switchover.pauseBudgetSeconds
+ *   scheduleSeconds      the reconcile schedule's period in seconds (0 when disabled)
  *   endpointGroupArns    every configured Global Accelerator endpoint group ARN (all regions)
  *   hostedZoneArns       ARNs of every configured Route 53 hosted zone (all regions, deduplicated)
  *   snsTopicArn          the notification topic ARN, or '' when notifications are off
@@ -78,6 +85,9 @@ function deriveValues(json, file, region) {
   const traffic = Object.values(config.regions).map((member) => member.traffic || {});
   const endpointGroupArns = traffic.flatMap((section) => (section.globalAccelerator ? [section.globalAccelerator.endpointGroupArn] : []));
   const hostedZoneIds = [...new Set(traffic.flatMap((section) => (section.route53 ? [section.route53.hostedZoneId] : [])))];
+  const topicArn = config.notifications ? config.notifications.snsTopicArn : '';
+  const scheduleMatch = /^rate\((\d+) (minute|minutes|hour|hours)\)$/.exec(config.reconcile.schedule);
+  const scheduleSeconds = scheduleMatch ? Number(scheduleMatch[1]) * (scheduleMatch[2].startsWith('hour') ? 3600 : 60) : 0;
   return {
     json,
     jsonLiteral: JSON.stringify(json),
@@ -87,6 +97,13 @@ function deriveValues(json, file, region) {
     globalClusterArn: `arn:${partition}:rds::${account}:global-cluster:${config.globalClusterId}`,
     memberDbClusterArns: Object.values(config.regions).map((member) => member.dbClusterArn),
     eksClusterArns: eksClusterNames.map((name) => `arn:${partition}:eks:${region}:${account}:cluster/${name}`),
+    eksClusterNames,
+    vpc: section.vpc || { subnetIds: [], securityGroupIds: [] },
+    dbClusterIdentifier: arnParts[6],
+    alarmTopicArns: topicArn && topicArn.split(':')[3] === region ? [topicArn] : [],
+    maxRpoLagMs: config.alarms.maxRpoLagMs,
+    pauseBudgetSeconds: config.switchover.pauseBudgetSeconds,
+    scheduleSeconds,
     endpointGroupArns,
     hostedZoneArns: hostedZoneIds.map((id) => `arn:${partition}:route53:::hostedzone/${id}`),
     snsTopicArn: config.notifications ? config.notifications.snsTopicArn : '',

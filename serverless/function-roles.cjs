@@ -16,19 +16,41 @@ const GRANTS_BY_FUNCTION = {
   'acquire-run-lock': ['listRunningExecutions'],
   'observe-topology': ['readTopology'],
   'verify-writer': ['readMemberClusters'],
-  plan: ['reachPoolers', 'readTraffic'],
+  plan: ['readPoolers', 'readTraffic'],
   'apply-pooler': ['reachPoolers'],
   'shift-traffic': ['readTraffic', 'writeTraffic'],
   report: ['notify'],
   'resume-poolers': ['reachPoolers'],
   'report-failure': ['notify'],
-  preflight: ['readTopology', 'readRpoLag', 'reachPoolers', 'readTraffic'],
+  preflight: ['readTopology', 'readRpoLag', 'readPoolers', 'readTraffic'],
   'pause-poolers': ['reachPoolers'],
   'execute-switch': ['moveWriter'],
   'check-switch': ['readTopology'],
   'resume-early': ['reachPoolers'],
   'summarize-switchover': [],
 };
+
+/**
+ * The grants that reach this region's EKS clusters, and the Kubernetes group each maps to (the EKS access
+ * entries of serverless/eks-access.cjs; the RBAC in deploy/kubernetes binds the groups). A function with
+ * either grant also runs in the region's VPC when one is configured (serverless/vpc.cjs).
+ */
+const KUBERNETES_GROUP_BY_GRANT = {
+  // Patches the ConfigMap, execs into pods, restarts and evicts.
+  reachPoolers: 'aurora-failover-operator',
+  // Reads the ConfigMap and lists pods (plan, preflight).
+  readPoolers: 'aurora-failover-readonly',
+};
+
+/** Function key -> its Kubernetes group, for every function that talks to Kubernetes (operator wins). */
+function kubernetesGroupsByFunction() {
+  const groups = {};
+  for (const [functionKey, names] of Object.entries(GRANTS_BY_FUNCTION)) {
+    if (names.includes('reachPoolers')) groups[functionKey] = KUBERNETES_GROUP_BY_GRANT.reachPoolers;
+    else if (names.includes('readPoolers')) groups[functionKey] = KUBERNETES_GROUP_BY_GRANT.readPoolers;
+  }
+  return groups;
+}
 
 function pascalCase(key) {
   return key.replace(/(^|-)([a-z0-9])/g, (_, __, letter) => letter.toUpperCase());
@@ -62,6 +84,7 @@ function grantStatements(scope) {
     ),
     // The Kubernetes side (ConfigMap, pods/exec) is granted by the EKS access entry and the namespaced Role.
     reachPoolers: statement('DescribeEksClusters', ['eks:DescribeCluster'], scope.eksClusterArns),
+    readPoolers: statement('DescribeEksClustersToRead', ['eks:DescribeCluster'], scope.eksClusterArns),
     readTraffic: [
       ...statement('ReadEndpointGroups', ['globalaccelerator:DescribeEndpointGroup'], scope.endpointGroupArns),
       ...statement('ReadWeightedRecords', ['route53:ListResourceRecordSets'], scope.hostedZoneArns),
@@ -78,6 +101,35 @@ function grantStatements(scope) {
   };
 }
 
+/**
+ * What Lambda needs to attach a function to the VPC (the actions of AWSLambdaVPCAccessExecutionRole
+ * except the log actions every role has): creating interfaces only in the configured subnets and
+ * security groups; Describe* has no resource-level permissions; deleting needs every resource id of the
+ * account and region (Lambda developer guide, "Giving Lambda functions access to a VPC").
+ */
+function vpcNetworkInterfaceStatements(vpc) {
+  const ec2 = (resource) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:ec2:\${AWS::Region}:\${AWS::AccountId}:${resource}` });
+  return [
+    {
+      Sid: 'CreateVpcNetworkInterfaces',
+      Effect: 'Allow',
+      Action: ['ec2:CreateNetworkInterface'],
+      Resource: [
+        ec2('network-interface/*'),
+        ...vpc.subnetIds.map((id) => ec2(`subnet/${id}`)),
+        ...vpc.securityGroupIds.map((id) => ec2(`security-group/${id}`)),
+      ],
+    },
+    { Sid: 'DescribeVpcNetworkInterfaces', Effect: 'Allow', Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], Resource: ['*'] },
+    {
+      Sid: 'ManageVpcNetworkInterfaces',
+      Effect: 'Allow',
+      Action: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+      Resource: [ec2('*/*')],
+    },
+  ];
+}
+
 function roleOf(functionKey, grants, scope) {
   const functionName = `${scope.prefix}-${functionKey}`;
   const logs = {
@@ -87,6 +139,7 @@ function roleOf(functionKey, grants, scope) {
     Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*` },
   };
   const statements = GRANTS_BY_FUNCTION[functionKey].flatMap((grant) => grants[grant]);
+  if (scope.vpc.subnetIds.length > 0 && functionKey in kubernetesGroupsByFunction()) statements.push(...vpcNetworkInterfaceStatements(scope.vpc));
   return {
     Type: 'AWS::IAM::Role',
     Properties: {
@@ -101,7 +154,7 @@ function roleOf(functionKey, grants, scope) {
 }
 
 module.exports = async ({ resolveVariable }) => {
-  const [service, stage, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn] = await Promise.all([
+  const [service, stage, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, vpc] = await Promise.all([
     resolveVariable('self:service'),
     resolveVariable('sls:stage'),
     resolveVariable('failover:globalClusterArn'),
@@ -110,8 +163,9 @@ module.exports = async ({ resolveVariable }) => {
     resolveVariable('failover:endpointGroupArns'),
     resolveVariable('failover:hostedZoneArns'),
     resolveVariable('failover:snsTopicArn'),
+    resolveVariable('failover:vpc'),
   ]);
-  const scope = { prefix: `${service}-${stage}`, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn };
+  const scope = { prefix: `${service}-${stage}`, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, vpc };
   const grants = grantStatements(scope);
   const Resources = {};
   for (const [functionKey, names] of Object.entries(GRANTS_BY_FUNCTION)) {
@@ -119,17 +173,20 @@ module.exports = async ({ resolveVariable }) => {
     if (unknown.length > 0) throw new Error(`serverless/function-roles.cjs: ${functionKey} names unknown grant(s) ${unknown.join(', ')}`);
     Resources[roleLogicalId(functionKey)] = roleOf(functionKey, grants, scope);
   }
-  // Each of these roles needs an EKS access entry (docs/kubernetes.md); role names are generated.
-  const poolerRoles = Object.entries(GRANTS_BY_FUNCTION).filter(([, names]) => names.includes('reachPoolers')).map(([key]) => roleLogicalId(key));
+  // Each of these roles has an EKS access entry per cluster (serverless/eks-access.cjs).
+  const poolerRoles = Object.keys(kubernetesGroupsByFunction()).map(roleLogicalId);
   const Outputs =
     eksClusterArns.length === 0
       ? {}
       : {
           PoolerRoleArns: {
-            Description: 'Roles that reach the PgBouncer targets: give each an EKS access entry in the aurora-failover group',
+            Description: 'Roles that reach the PgBouncer targets; the stack gives each an EKS access entry (serverless/eks-access.cjs)',
             Value: { 'Fn::Join': [',', poolerRoles.map((roleId) => ({ 'Fn::GetAtt': [roleId, 'Arn'] }))] },
           },
         };
   return { Resources, Outputs };
 };
 module.exports.GRANTS_BY_FUNCTION = GRANTS_BY_FUNCTION;
+module.exports.KUBERNETES_GROUP_BY_GRANT = KUBERNETES_GROUP_BY_GRANT;
+module.exports.kubernetesGroupsByFunction = kubernetesGroupsByFunction;
+module.exports.roleLogicalId = roleLogicalId;

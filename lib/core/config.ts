@@ -24,6 +24,8 @@ const LABEL_SELECTOR = /^[A-Za-z0-9._\/-]+(=|==|!=)[A-Za-z0-9._-]*(,[A-Za-z0-9._
 const ENDPOINT_GROUP_ARN = /^arn:aws:globalaccelerator::\d{12}:accelerator\/[A-Za-z0-9-]+\/listener\/[A-Za-z0-9]+\/endpoint-group\/[A-Za-z0-9]+$/;
 const HOSTED_ZONE_ID = /^[A-Z0-9]{1,32}$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8}([0-9a-f]{9})?$/;
+const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8}([0-9a-f]{9})?$/;
 const SCHEDULE = /^(disabled|rate\(\d+ (minute|minutes|hour|hours)\))$/;
 
 const endpointSchema = z.strictObject({
@@ -55,6 +57,24 @@ const poolerTargetSchema = z.strictObject({
   liveSwitchTimeoutSeconds: z.number().int().min(1).max(120).default(10),
 });
 
+/**
+ * Optional: run the functions that reach this region's EKS clusters (plan, preflight, and those that
+ * pause, apply and resume) in these private subnets, for a cluster whose API endpoint is private.
+ * Lambda allows up to 16 subnets and 5 security groups. docs/aws.md lists the VPC endpoints they need.
+ */
+const vpcSchema = z
+  .strictObject({
+    subnetIds: z.array(z.string().regex(SUBNET_ID, 'must be a subnet id (subnet-0123abcd...)')).min(1).max(16),
+    securityGroupIds: z.array(z.string().regex(SECURITY_GROUP_ID, 'must be a security group id (sg-0123abcd...)')).min(1).max(5),
+  })
+  .superRefine((vpc, ctx) => {
+    for (const key of ['subnetIds', 'securityGroupIds'] as const) {
+      vpc[key].forEach((id, index) => {
+        if (vpc[key].indexOf(id) !== index) ctx.addIssue({ code: 'custom', path: [key, index], message: `duplicates ${id}` });
+      });
+    }
+  });
+
 const regionSchema = z.strictObject({
   dbClusterArn: z.string().regex(DB_CLUSTER_ARN, 'must be an Aurora DB cluster ARN'),
   /** Optional pins; otherwise the cluster's writer/reader endpoints from DescribeDBClusters. */
@@ -62,6 +82,7 @@ const regionSchema = z.strictObject({
     .strictObject({ writer: endpointSchema.optional(), reader: endpointSchema.optional() })
     .optional(),
   poolers: z.array(poolerTargetSchema).default([]),
+  vpc: vpcSchema.optional(),
   traffic: z
     .strictObject({
       globalAccelerator: z.strictObject({ endpointGroupArn: z.string().regex(ENDPOINT_GROUP_ARN, 'must be a Global Accelerator endpoint group ARN') }).optional(),
@@ -112,6 +133,13 @@ export const configSchema = z
       })
       .default({ pauseBudgetSeconds: 60, timeoutSeconds: 1800, lockLeaseSeconds: 7500 }),
     notifications: z.strictObject({ snsTopicArn: z.string().regex(SNS_TOPIC_ARN, 'must be an SNS topic ARN') }).optional(),
+    /** The stack's CloudWatch alarms (serverless/observability.cjs); they notify notifications.snsTopicArn when it is in the stack's region. */
+    alarms: z
+      .strictObject({
+        /** AuroraGlobalDBRPOLag (ms) of this region's member, while it is a secondary, above which the RPO lag alarm fires. */
+        maxRpoLagMs: z.number().int().min(1).max(3_600_000).default(10_000),
+      })
+      .default({ maxRpoLagMs: 10_000 }),
   })
   .superRefine((config, ctx) => {
     const regionNames = Object.keys(config.regions);

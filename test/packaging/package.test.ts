@@ -523,6 +523,7 @@ function variables(overrides: Record<string, unknown>): (address: string) => Pro
     'failover:endpointGroupArns': [],
     'failover:hostedZoneArns': [],
     'failover:snsTopicArn': '',
+    'failover:vpc': { subnetIds: [], securityGroupIds: [] },
     ...overrides,
   };
   return async (address) => {

@@ -26,6 +26,7 @@ interface RawExample {
     endpoints?: { writer?: { host: string; port: number } };
     poolers: { name: string; aliases: { write: string; read: string }; podSelector: string; [key: string]: unknown }[];
     traffic: { route53: { recordName: string } };
+    vpc?: { subnetIds: string[]; securityGroupIds: string[] };
   }>;
   traffic: { weights: { writer: number; others: number } };
   reconcile: { schedule: string };
@@ -76,6 +77,19 @@ describe('config/example.yml', () => {
     expect(config.reconcile).toEqual({ schedule: 'rate(5 minutes)', stableTimeoutSeconds: 900, pollSeconds: 15 });
   });
 
+  it('accepts an optional VPC per region', async () => {
+    // Prepare
+    const raw = example();
+    use2(raw).vpc = { subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123abcd'], securityGroupIds: ['sg-0123456789abcdef0'] };
+
+    // Act
+    const config = parseConfig(raw, 'config/test.yml');
+
+    // Assess
+    expect(config.regions['us-east-2']?.vpc).toEqual({ subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123abcd'], securityGroupIds: ['sg-0123456789abcdef0'] });
+    expect(config.regions['us-west-2']?.vpc).toBeUndefined();
+  });
+
   it('survives the trip through the bundled JSON unchanged', async () => {
     // Prepare
     const config = await loadConfigFile(EXAMPLE);
@@ -90,6 +104,21 @@ describe('config/example.yml', () => {
 
 describe('an invalid config names the field', () => {
   const cases: readonly { readonly kind: string; readonly mutate: (raw: RawExample) => void; readonly message: RegExp }[] = [
+    {
+      kind: 'a VPC subnet that is not a subnet id',
+      mutate: (raw) => { use2(raw).vpc = { subnetIds: ['sg-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'] }; },
+      message: /regions\.us-east-2\.vpc\.subnetIds\.0: must be a subnet id/,
+    },
+    {
+      kind: 'a VPC without security groups',
+      mutate: (raw) => { use2(raw).vpc = { subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: [] }; },
+      message: /regions\.us-east-2\.vpc\.securityGroupIds: /,
+    },
+    {
+      kind: 'a VPC subnet listed twice',
+      mutate: (raw) => { use2(raw).vpc = { subnetIds: ['subnet-0123abcd', 'subnet-0123abcd'], securityGroupIds: ['sg-0123abcd'] }; },
+      message: /regions\.us-east-2\.vpc\.subnetIds\.1: duplicates subnet-0123abcd/,
+    },
     {
       kind: 'a malformed DB cluster ARN',
       mutate: (raw) => { use2(raw).dbClusterArn = 'arn:aws:rds:us-east-2:1234:cluster:app-use2'; },
