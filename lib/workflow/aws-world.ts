@@ -87,7 +87,7 @@ export function createAwsWorld(options: AwsWorldOptions): World {
     },
     now,
     switchover: {
-      readRpoLag: (target) => partOf(parts, 'cloudwatch').readRpoLagMs(clients, target.region, target.dbClusterArn, now()),
+      readRpoLag: async (target) => partOf(parts, 'cloudwatch').readRpoLagMs(clients, target.region, target.dbClusterArn, now()),
       probeRegion: async (probed) => {
         try {
           await rds().describeGlobalCluster(clients, probed, config.globalClusterId);
@@ -96,12 +96,12 @@ export function createAwsWorld(options: AwsWorldOptions): World {
           return { reachable: false, reason: `the RDS API in ${probed} did not answer: ${describeError(error)}` };
         }
       },
-      startSwitch: (request) =>
+      startSwitch: async (request) =>
         request.mode === 'switchover'
           ? rds().switchoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.currentWriterRegion })
           : rds().failoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.target.region }),
     },
-    runs: { listRunning: () => partOf(parts, 'sfn').listRunningExecutions(clients, region, options.stateMachineArns) },
+    runs: { listRunning: async () => partOf(parts, 'sfn').listRunningExecutions(clients, region, options.stateMachineArns) },
   };
 }
 
