@@ -29,10 +29,25 @@ import {
 } from './template.ts';
 import { PROGRESS_EVENT_IDS, RdsEventId, TRIGGERING_EVENT_IDS } from '../../lib/core/constants.ts';
 import { workflowFunctions } from '../../lib/workflow/workflow-tasks.ts';
+import { METRICS_NAMESPACE, MetricName } from '../../lib/core/metrics.ts';
+import { SERVICE_NAME } from '../../lib/adapters/telemetry.ts';
+import { stringify as toYaml, parse as parseYaml } from 'yaml';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SLS = join(ROOT, 'node_modules/osls/bin/serverless.js');
 const PACKAGING_TIMEOUT_MS = 600_000;
+const ZIP_BUDGET_BYTES = 1024 * 1024;
+const KUBERNETES_GROUPS = { operator: 'aurora-failover-operator', readonly: 'aurora-failover-readonly' } as const;
+/** Roles that read pooler state only (plan, preflight); every other role with eks:DescribeCluster operates. */
+const READONLY_POOLER_ROLES = ['PlanRole', 'PreflightRole'];
+const VPC_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
 
 interface AslValidationResult {
   readonly isValid: boolean;
@@ -465,6 +480,171 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
         expect(action, id).not.toBe('*');
         expect(action, id).not.toMatch(/:\*$/);
       }
+    }
+  });
+
+  it('gives every role that talks to Kubernetes an EKS access entry per cluster, by its ARN, in the operator or read-only group', () => {
+    // Prepare
+    const entries = resourcesOfType(template, 'AWS::EKS::AccessEntry').map(([, entry]) => entry.Properties ?? {});
+    const poolerRoles = Object.entries(EXPECTED_WORKFLOW_ACTIONS).filter(([, actions]) => actions.includes('eks:DescribeCluster')).map(([roleId]) => roleId);
+
+    // Assess: example.yml has one cluster in us-east-2 (app-use2).
+    expect(entries).toHaveLength(poolerRoles.length);
+    for (const roleId of poolerRoles) {
+      const entry = entries.find((properties) => JSON.stringify(properties.PrincipalArn) === JSON.stringify({ 'Fn::GetAtt': [roleId, 'Arn'] }));
+      expect(entry, roleId).toBeDefined();
+      expect(entry).toMatchObject({ ClusterName: 'app-use2', Type: 'STANDARD' });
+      expect(entry?.KubernetesGroups, roleId).toEqual([READONLY_POOLER_ROLES.includes(roleId) ? KUBERNETES_GROUPS.readonly : KUBERNETES_GROUPS.operator]);
+      expect(entry?.AccessPolicies, roleId).toBeUndefined();
+    }
+  });
+
+  it('has a dashboard and alarms on metrics the code emits, with actions only where a topic is in the region', async () => {
+    // Prepare
+    const config = await loadConfigFile(join(ROOT, 'config/example.yml'));
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id, alarm]) => [id, alarm.Properties ?? {}] as const);
+    type MetricRef = { Namespace: string; MetricName: string; Dimensions?: { Name: string; Value: unknown }[] };
+    const metricsOf = (properties: Record<string, unknown>): MetricRef[] => [
+      ...(properties.MetricName ? [properties as unknown as MetricRef] : []),
+      ...((properties.Metrics as { MetricStat?: { Metric: MetricRef } }[] | undefined) ?? []).flatMap((query) => (query.MetricStat ? [query.MetricStat.Metric] : [])),
+    ];
+
+    // Assess
+    expect(resourcesOfType(template, 'AWS::CloudWatch::Dashboard')).toHaveLength(1);
+    expect(alarms.length).toBeGreaterThanOrEqual(5);
+    const custom = alarms.flatMap(([, properties]) => metricsOf(properties)).filter((metric) => metric.Namespace === METRICS_NAMESPACE);
+    expect(new Set(custom.map((metric) => metric.MetricName))).toEqual(new Set([MetricName.RunsFailed, MetricName.TargetsFailed]));
+    for (const metric of custom) expect(metric.Dimensions).toContainEqual({ Name: 'service', Value: SERVICE_NAME });
+    const byName = Object.fromEntries(alarms.map(([, properties]) => [String(properties.AlarmName).replace('aurora-global-failover-ci-', ''), properties]));
+    expect(byName['rpo-lag']).toMatchObject({ MetricName: 'AuroraGlobalDBRPOLag', Namespace: 'AWS/RDS', Threshold: config.alarms.maxRpoLagMs, Dimensions: [{ Name: 'DBClusterIdentifier', Value: 'app-use2' }] });
+    expect(byName['reconcile-stale']).toMatchObject({
+      MetricName: 'ExecutionsSucceeded',
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'ReconcileStateMachine' } }],
+      Period: 300,
+      EvaluationPeriods: 3,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    expect(byName['pause-budget-spent']).toMatchObject({ Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: 'aurora-global-failover-ci-resume-early' }] });
+    expect(Object.keys(byName)).toEqual(expect.arrayContaining(['runs-failed', 'targets-failed', 'switchover-ended-badly']));
+    // example.yml configures no SNS topic: the alarms change state and notify nobody.
+    for (const [id, properties] of alarms) expect(properties.AlarmActions, id).toEqual([]);
+  });
+
+  it('puts no function in a VPC when the config names none', () => {
+    for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) expect(fn.Properties?.VpcConfig, id).toBeUndefined();
+    expect(statementsOf(template).flatMap(([, statement]) => actionsOf(statement)).filter((action) => action.startsWith('ec2:'))).toEqual([]);
+  });
+
+  it('keeps every function zip under 1 MB', () => {
+    for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      const zip = join(packageDir, basename((fn.Properties?.Code as { S3Key: string }).S3Key));
+      expect(readFileSync(zip).length, `${id}: ${zip}`).toBeLessThan(ZIP_BUDGET_BYTES);
+    }
+  });
+});
+
+describe('sls package with a VPC, 50 pooler targets in 3 clusters and a topic in the region', () => {
+  const TARGETS = 50;
+  const CLUSTERS = ['app-use2', 'app-use2-b', 'app_use2_c'];
+  const TOPIC = 'arn:aws:sns:us-east-2:123456789012:aurora-failover';
+  const VPC = { subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'], securityGroupIds: ['sg-0123456789abcdef0'] };
+  let dir: string;
+  let packageDir: string;
+  let configJsonBytes: number;
+  let template: Template;
+
+  beforeAll(async () => {
+    // Prepare: example.yml with 50 targets in us-east-2 (far beyond the old 3,500-byte environment variable), a VPC and a topic.
+    dir = await mkdtemp(join(tmpdir(), 'sls-fifty-'));
+    const raw = parseYaml(await readFile(join(ROOT, 'config/example.yml'), 'utf8')) as { regions: Record<string, { poolers: Record<string, unknown>[]; vpc?: unknown }>; notifications?: unknown };
+    const first = raw.regions['us-east-2']!.poolers[0]!;
+    raw.regions['us-east-2']!.poolers = Array.from({ length: TARGETS }, (_, index) => ({
+      ...first,
+      name: `use2-pgbouncer-${String(index).padStart(2, '0')}`,
+      eksCluster: CLUSTERS[index % CLUSTERS.length],
+      namespace: `tenant-${index}`,
+    }));
+    raw.regions['us-east-2']!.vpc = VPC;
+    raw.notifications = { snsTopicArn: TOPIC };
+    const file = join(dir, 'fifty.yml');
+    await writeFile(file, toYaml(raw));
+    configJsonBytes = JSON.stringify(await loadConfigFile(file)).length;
+    packageDir = join(dir, 'out');
+
+    // Act
+    const run = await sls(['package', '--stage', 'ci', '--region', 'us-east-2', '--package', packageDir], { FAILOVER_CONFIG_FILE: file });
+    if (run.code !== 0) throw new Error(`sls package failed (${run.code}):\n${run.output}`);
+    template = JSON.parse(await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  }, PACKAGING_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('bundles the whole config into every function, none of it in the environment', () => {
+    // Assess
+    expect(configJsonBytes).toBeGreaterThan(4096);
+    for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      const environment = JSON.stringify(fn.Properties?.Environment ?? {});
+      expect(environment, id).not.toContain('use2-pgbouncer-');
+      expect(Buffer.byteLength(environment), id).toBeLessThan(4096);
+      const bundle = [...readZipEntries(readFileSync(join(packageDir, basename((fn.Properties?.Code as { S3Key: string }).S3Key)))).values()].map(String).join('');
+      expect(bundle, id).toContain(`use2-pgbouncer-${TARGETS - 1}`);
+      expect(bundle.length, id).toBeGreaterThan(0);
+    }
+  });
+
+  it('runs exactly the functions that reach EKS in the VPC, and lets only their roles manage network interfaces', () => {
+    // Prepare
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+    const roleOf = (fn: Resource) => (fn.Properties?.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    const reachesEks = (fn: Resource) => permissionsOf(template, roleOf(fn)).some((statement) => actionsOf(statement).includes('eks:DescribeCluster'));
+
+    // Assess
+    expect(functions.filter(([, fn]) => reachesEks(fn))).toHaveLength(6);
+    for (const [id, fn] of functions) {
+      const actions = permissionsOf(template, roleOf(fn)).flatMap(actionsOf);
+      if (reachesEks(fn)) {
+        expect(fn.Properties?.VpcConfig, id).toEqual({ SubnetIds: VPC.subnetIds, SecurityGroupIds: VPC.securityGroupIds });
+        expect(actions.filter((action) => action.startsWith('ec2:')).sort(), id).toEqual([...VPC_ACTIONS].sort());
+      } else {
+        expect(fn.Properties?.VpcConfig, id).toBeUndefined();
+        expect(actions.filter((action) => action.startsWith('ec2:')), id).toEqual([]);
+      }
+    }
+    const create = statementsOf(template).filter(([, statement]) => actionsOf(statement).includes('ec2:CreateNetworkInterface'));
+    for (const [id, statement] of create) {
+      expect(resourcesOf(statement).sort(), id).toEqual(
+        [
+          'arn:aws:ec2:us-east-2:123456789012:network-interface/*',
+          ...VPC.subnetIds.map((subnet) => `arn:aws:ec2:us-east-2:123456789012:subnet/${subnet}`),
+          ...VPC.securityGroupIds.map((group) => `arn:aws:ec2:us-east-2:123456789012:security-group/${group}`),
+        ].sort(),
+      );
+    }
+  });
+
+  it('creates one access entry per cluster and Kubernetes role, each with its own logical id', () => {
+    // Prepare
+    const entries = resourcesOfType(template, 'AWS::EKS::AccessEntry').map(([, entry]) => entry.Properties ?? {});
+
+    // Assess
+    expect(entries).toHaveLength(CLUSTERS.length * 6);
+    for (const cluster of CLUSTERS) {
+      const roles = entries.filter((entry) => entry.ClusterName === cluster).map((entry) => (entry.PrincipalArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0]);
+      expect(new Set(roles).size, cluster).toBe(6);
+    }
+    expect(findDependencyCycle(template)).toBeUndefined();
+  });
+
+  it('sends every alarm to the topic in its region, and keeps every zip under 1 MB', () => {
+    for (const [id, alarm] of resourcesOfType(template, 'AWS::CloudWatch::Alarm')) {
+      expect(alarm.Properties?.AlarmActions, id).toEqual([TOPIC]);
+      expect(alarm.Properties?.OKActions, id).toEqual([TOPIC]);
+    }
+    for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      expect(readFileSync(join(packageDir, basename((fn.Properties?.Code as { S3Key: string }).S3Key))).length, id).toBeLessThan(ZIP_BUDGET_BYTES);
     }
   });
 });
