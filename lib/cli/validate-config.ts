@@ -2,7 +2,7 @@
  * `node lib/cli/validate-config.ts <file> [--region <region>]`
  *
  * Validates a deployment config file. On success prints the normalized config as compact JSON on
- * stdout (what the Lambdas receive in FAILOVER_CONFIG) and exits 0; otherwise prints the error, which
+ * stdout (what the serverless plugin bundles into every Lambda) and exits 0; otherwise prints the error, which
  * names every bad field, on stderr and exits 1. The serverless plugin runs this at package time.
  */
 import { parseArgs } from 'node:util';
