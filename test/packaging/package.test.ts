@@ -748,6 +748,67 @@ describe('function roles (serverless/function-roles.cjs)', () => {
   });
 });
 
+describe('observability, access entries and VPC resolvers (serverless/*.cjs)', () => {
+  type Resolved = { Resources?: Record<string, Resource>; extensions?: Record<string, unknown> };
+  type Resolver = (context: { resolveVariable: (address: string) => Promise<unknown>; resolveConfigurationProperty: (path: string[]) => Promise<unknown> }) => Promise<Resolved>;
+  const observability = require(join(ROOT, 'serverless/observability.cjs')) as Resolver;
+  const eksAccess = require(join(ROOT, 'serverless/eks-access.cjs')) as Resolver & { accessEntryLogicalId(cluster: string, roleId: string): string };
+  const vpc = require(join(ROOT, 'serverless/vpc.cjs')) as Resolver;
+  const functions = {
+    resumeEarly: { handler: 'functions/resume-early.handler', name: 'aurora-global-failover-ci-resume-early' },
+    plan: { handler: 'functions/plan.handler', name: 'aurora-global-failover-ci-plan' },
+    report: { handler: 'functions/report.handler', name: 'aurora-global-failover-ci-report' },
+  };
+  const context = (overrides: Record<string, unknown>) => ({
+    resolveVariable: variables({
+      'failover:globalClusterId': 'app-global',
+      'failover:dbClusterIdentifier': 'app-use2',
+      'failover:alarmTopicArns': [],
+      'failover:maxRpoLagMs': 10_000,
+      'failover:scheduleSeconds': 300,
+      'failover:pauseBudgetSeconds': 60,
+      'failover:eksClusterNames': ['app-use2'],
+      ...overrides,
+    }),
+    resolveConfigurationProperty: async () => functions,
+  });
+  const alarmsOf = (resolved: Resolved) => Object.values(resolved.Resources ?? {}).filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm');
+
+  it('keeps 5 alarms without a schedule, and caps the stale-reconcile period at 8 hours', async () => {
+    // Act
+    const disabled = await observability(context({ 'failover:scheduleSeconds': 0 }));
+    const hourly = await observability(context({ 'failover:scheduleSeconds': 10 * 3600 }));
+
+    // Assess
+    expect(alarmsOf(disabled)).toHaveLength(5);
+    expect(disabled.Resources?.ReconcileStaleAlarm).toBeUndefined();
+    expect(hourly.Resources?.ReconcileStaleAlarm?.Properties).toMatchObject({ Period: 28_800, EvaluationPeriods: 3 });
+  });
+
+  it('gives distinct, order-independent logical ids to clusters whose names differ only in punctuation', async () => {
+    // Act
+    const forward = await eksAccess(context({ 'failover:eksClusterNames': ['app-use2', 'appuse2', 'app_use2'] }));
+    const reversed = await eksAccess(context({ 'failover:eksClusterNames': ['app_use2', 'appuse2', 'app-use2'] }));
+
+    // Assess
+    expect(Object.keys(forward.Resources ?? {})).toHaveLength(18);
+    expect(Object.keys(reversed.Resources ?? {}).sort()).toEqual(Object.keys(forward.Resources ?? {}).sort());
+    expect(eksAccess.accessEntryLogicalId('app-use2', 'PlanRole')).toMatch(/^[A-Za-z0-9]{1,255}$/);
+  });
+
+  it('creates no access entry without pooler clusters, and attaches nothing to a VPC without one', async () => {
+    // Act
+    const entries = await eksAccess(context({ 'failover:eksClusterNames': [] }));
+    const none = await vpc(context({}));
+    const some = await vpc(context({ 'failover:vpc': { subnetIds: ['subnet-0123abcd'], securityGroupIds: ['sg-0123abcd'] } }));
+
+    // Assess
+    expect(entries.Resources).toEqual({});
+    expect(none).toEqual({});
+    expect(Object.keys(some.extensions ?? {}).sort()).toEqual(['PlanLambdaFunction', 'ResumeEarlyLambdaFunction']);
+  });
+});
+
 describe('definition resolver (serverless/definitions.cjs)', () => {
   const lookup = { functions: new Map([['plan', { logicalId: 'PlanLambdaFunction', name: 'aurora-global-failover-ci-plan' }]]) };
 
