@@ -14,6 +14,8 @@ import { DrillPoolModes, DrillScenarios, DrillStrategies, type DrillResults } fr
 import { renderProgressLine, renderResultsTable, renderTimeline } from '../drill/report-text.ts';
 import { renderHtmlReport } from '../drill/report-html.ts';
 import { parseOptions } from './args.ts';
+import { oneLine } from './errors.ts';
+import { checkOutputPaths, type OutputPath } from './output-paths.ts';
 
 export const DRILL_USAGE = `usage: aurora-failover drill [options]
 
@@ -72,7 +74,7 @@ export async function runDrillCli(argv: readonly string[]): Promise<number> {
   try {
     options = parseDrillOptions(argv);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${DRILL_USAGE}`);
+    process.stderr.write(`aurora-failover drill: ${oneLine((error as Error).message)} (aurora-failover drill --help lists the options)\n`);
     return 2;
   }
   if (options === 'help') {
@@ -80,15 +82,21 @@ export async function runDrillCli(argv: readonly string[]): Promise<number> {
     return 0;
   }
   try {
+    await checkOutputPaths(outputPaths(options));
     const results = await executeDrill(options);
     return results.invariants.every((invariant) => invariant.ok) ? 0 : 1;
   } catch (error) {
     if (error instanceof MissingBinaryError || error instanceof InvalidInputError) {
-      process.stderr.write(`drill: ${error.message}\n`);
+      process.stderr.write(`aurora-failover drill: ${oneLine(error.message)}\n`);
       return 2;
     }
     throw error;
   }
+}
+
+/** The files the options name, checked before the drill starts. */
+function outputPaths(options: DrillCliOptions): OutputPath[] {
+  return (['json', 'report', 'decisions'] as const).flatMap((key) => (options[key] ? [{ flag: `--${key}`, path: options[key] }] : []));
 }
 
 /** Runs the drill with a progress line, prints the report, writes the requested files. */
