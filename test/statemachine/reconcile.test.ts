@@ -131,7 +131,7 @@ describe('reconcile state machine', () => {
     expect(harness.ga).not.toHaveReceivedCommand(UpdateEndpointGroupCommand);
     expect(harness.route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
     expect(harness.metrics).toContainEqual({ name: 'DriftRepaired', value: 0, dimensions: { Trigger: 'schedule' } });
-    // The in-sync scheduled run's cost (README): 12 transitions plus the Map and one per live target.
+    // The in-sync scheduled run's cost (docs/workflow.md): 12 transitions plus the Map and one per live target.
     expect(result.transitions).toBe(17);
   });
 
