@@ -59,6 +59,13 @@ describe('malformed input and the run lock, state machines executed for real', (
     }
   }
 
+  it('a malformed trigger never becomes a metric dimension value', async () => {
+    const result = await harness.run('reconcile', { trigger: { evil: 'x'.repeat(300) }, globalClusterId: GLOBAL_CLUSTER_ID });
+
+    expect(result.error).toBe('InvalidInputError');
+    expect(harness.metrics).toContainEqual({ name: 'RunsFailed', value: 1, dimensions: { Trigger: 'manual' } });
+  });
+
   describe('switchoverExecutionArn (a nested reconcile ranks with its parent)', () => {
     it('naming an execution of another state machine is refused, even when it is RUNNING', async () => {
       // Prepare: an older reconcile holds the lock; the input claims it as its "parent" to jump the queue
