@@ -23,6 +23,7 @@
  *   endpointGroupArns    every configured Global Accelerator endpoint group ARN (all regions)
  *   hostedZoneArns       ARNs of every configured Route 53 hosted zone (all regions, deduplicated)
  *   snsTopicArn          the notification topic ARN, or '' when notifications are off
+ *   snsKmsKeyArn         the KMS key that encrypts that topic, or '' when none is configured
  *   scheduleRate         the reconcile schedule's rate expression (a valid one even when disabled)
  *   scheduleEnabled      false when reconcile.schedule is `disabled`
  */
@@ -132,6 +133,7 @@ function deriveValues(json, file, region) {
     endpointGroupArns,
     hostedZoneArns: hostedZoneIds.map((id) => `arn:${partition}:route53:::hostedzone/${id}`),
     snsTopicArn: config.notifications ? config.notifications.snsTopicArn : '',
+    snsKmsKeyArn: (config.notifications && config.notifications.kmsKeyArn) || '',
     scheduleRate: scheduleEnabled ? config.reconcile.schedule : DEFAULT_SCHEDULE_RATE,
     scheduleEnabled,
   };

@@ -548,6 +548,7 @@ function variables(overrides: Record<string, unknown>): (address: string) => Pro
     'failover:endpointGroupArns': [],
     'failover:hostedZoneArns': [],
     'failover:snsTopicArn': '',
+    'failover:snsKmsKeyArn': '',
     ...overrides,
   };
   return async (address) => {
@@ -576,6 +577,27 @@ describe('function roles (serverless/function-roles.cjs)', () => {
       const publish = permissionsOf(roles, roleId).filter((statement: Statement) => actionsOf(statement).includes('sns:Publish'));
       expect(publish.flatMap(resourcesOf)).toEqual([topic]);
     }
+  });
+
+  it('lets the report steps use the topic\'s KMS key through SNS, only when a key is configured', async () => {
+    // Prepare
+    const topic = 'arn:aws:sns:us-east-2:123456789012:aurora-failover';
+    const key = 'arn:aws:kms:us-east-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+    // Act
+    const encrypted = await functionRoles({ resolveVariable: variables({ 'failover:snsTopicArn': topic, 'failover:snsKmsKeyArn': key }) });
+    const plain = await functionRoles({ resolveVariable: variables({ 'failover:snsTopicArn': topic }) });
+
+    // Assess
+    const kmsUsers = Object.entries(roleActions(encrypted)).filter(([, actions]) => actions.some((action) => action.startsWith('kms:'))).map(([roleId]) => roleId);
+    expect(kmsUsers.sort()).toEqual(['ReportFailureRole', 'ReportRole']);
+    for (const roleId of kmsUsers) {
+      const kms = permissionsOf(encrypted, roleId).filter((statement: Statement) => actionsOf(statement).some((action) => action.startsWith('kms:')));
+      expect(kms).toEqual([
+        { Sid: 'EncryptRunReports', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: [key], Condition: { StringEquals: { 'kms:ViaService': 'sns.us-east-2.amazonaws.com' } } },
+      ]);
+    }
+    expect(Object.values(roleActions(plain)).flat().filter((action) => action.startsWith('kms:'))).toEqual([]);
   });
 
   it('adds no statement for traffic systems, topics or pooler clusters that are not configured', async () => {
