@@ -74,8 +74,26 @@ function grantStatements(scope) {
     ],
     // GetMetricData supports no resource-level permissions.
     readRpoLag: statement('ReadRpoLag', ['cloudwatch:GetMetricData'], ['*']),
-    notify: statement('PublishRunReports', ['sns:Publish'], scope.snsTopicArn ? [scope.snsTopicArn] : []),
+    notify: [
+      ...statement('PublishRunReports', ['sns:Publish'], scope.snsTopicArn ? [scope.snsTopicArn] : []),
+      // A topic encrypted with a customer managed key: SNS needs the publisher to hold these on the key.
+      ...(scope.snsTopicArn && scope.snsKmsKeyArn ? encryptForTopic(scope.snsTopicArn, scope.snsKmsKeyArn) : []),
+    ],
   };
+}
+
+/** kms:GenerateDataKey + kms:Decrypt on the topic's key, only through SNS in the topic's region. */
+function encryptForTopic(topicArn, keyArn) {
+  const topicRegion = topicArn.split(':')[3];
+  return [
+    {
+      Sid: 'EncryptRunReports',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: [keyArn],
+      Condition: { StringEquals: { 'kms:ViaService': `sns.${topicRegion}.amazonaws.com` } },
+    },
+  ];
 }
 
 function roleOf(functionKey, grants, scope) {
@@ -101,7 +119,7 @@ function roleOf(functionKey, grants, scope) {
 }
 
 module.exports = async ({ resolveVariable }) => {
-  const [service, stage, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn] = await Promise.all([
+  const [service, stage, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, snsKmsKeyArn] = await Promise.all([
     resolveVariable('self:service'),
     resolveVariable('sls:stage'),
     resolveVariable('failover:globalClusterArn'),
@@ -110,8 +128,9 @@ module.exports = async ({ resolveVariable }) => {
     resolveVariable('failover:endpointGroupArns'),
     resolveVariable('failover:hostedZoneArns'),
     resolveVariable('failover:snsTopicArn'),
+    resolveVariable('failover:snsKmsKeyArn'),
   ]);
-  const scope = { prefix: `${service}-${stage}`, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn };
+  const scope = { prefix: `${service}-${stage}`, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, snsKmsKeyArn };
   const grants = grantStatements(scope);
   const Resources = {};
   for (const [functionKey, names] of Object.entries(GRANTS_BY_FUNCTION)) {

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { InvalidInputError, ServiceUnavailableError, UpstreamError } from '../core/errors.ts';
 import type { PgBouncerConsole, PgBouncerDatabaseRow, PoolMode } from '../core/pgbouncer-console.ts';
+import { isSafeHost } from '../core/endpoint.ts';
 
 const ALIAS = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
 const POOL_MODES: readonly string[] = ['session', 'transaction', 'statement'];
@@ -128,11 +129,18 @@ function checkedAlias(database: string): string {
   return database;
 }
 
+/**
+ * What a SHOW DATABASES host that is no DNS name or IP literal becomes: PgBouncer reports the host as its
+ * ini gave it, and a tab-glued `password=` is part of that value. It never equals a planned host, and it
+ * is what reaches reasons, logs and notifications instead of the value.
+ */
+export const HIDDEN_HOST = '(not a host name; value hidden)';
+
 export function parseDatabaseRow(row: RawDatabaseRow): PgBouncerDatabaseRow {
   const mode = row.pool_mode ?? '';
   return {
     name: row.name,
-    host: row.host === '' ? null : row.host,
+    host: row.host === '' || row.host === null ? null : isSafeHost(row.host) ? row.host : HIDDEN_HOST,
     port: Number(row.port),
     database: row.database,
     poolMode: POOL_MODES.includes(mode) ? (mode as PoolMode) : null,

@@ -22,7 +22,9 @@ const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
 const LABEL_SELECTOR = /^[A-Za-z0-9._\/-]+(=|==|!=)[A-Za-z0-9._-]*(,[A-Za-z0-9._\/-]+(=|==|!=)[A-Za-z0-9._-]*)*$/;
 const ENDPOINT_GROUP_ARN = /^arn:aws:globalaccelerator::\d{12}:accelerator\/[A-Za-z0-9-]+\/listener\/[A-Za-z0-9]+\/endpoint-group\/[A-Za-z0-9]+$/;
 const HOSTED_ZONE_ID = /^[A-Z0-9]{1,32}$/;
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:([a-z]{2}(?:-gov)?-[a-z]+-\d):\d{12}:[A-Za-z0-9_-]{1,256}$/;
+// A key ARN (not an alias): IAM grants key use by key ARN. Multi-Region keys have ids starting `mrk-`.
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z]{2}(?:-gov)?-[a-z]+-\d):\d{12}:key\/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 const SCHEDULE = /^(disabled|rate\(\d+ (minute|minutes|hour|hours)\))$/;
 
 const endpointSchema = z.strictObject({
@@ -110,10 +112,27 @@ export const configSchema = z
         lockLeaseSeconds: z.number().int().min(60).max(14400).default(7500),
       })
       .default({ pauseBudgetSeconds: 60, timeoutSeconds: 1800, lockLeaseSeconds: 7500 }),
-    notifications: z.strictObject({ snsTopicArn: z.string().regex(SNS_TOPIC_ARN, 'must be an SNS topic ARN') }).optional(),
+    notifications: z
+      .strictObject({
+        snsTopicArn: z.string().regex(SNS_TOPIC_ARN, 'must be an SNS topic ARN'),
+        /**
+         * The customer managed KMS key that encrypts the topic (SSE), if any: the report functions' roles
+         * then get kms:GenerateDataKey and kms:Decrypt on it (through SNS only), or Publish is denied.
+         */
+        kmsKeyArn: z.string().regex(KMS_KEY_ARN, 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>; not an alias)').optional(),
+      })
+      .optional(),
   })
   .superRefine((config, ctx) => {
     const regionNames = Object.keys(config.regions);
+    const notifications = config.notifications;
+    if (notifications?.kmsKeyArn) {
+      const topicRegion = SNS_TOPIC_ARN.exec(notifications.snsTopicArn)?.[1];
+      const keyRegion = KMS_KEY_ARN.exec(notifications.kmsKeyArn)?.[1];
+      if (topicRegion && keyRegion && topicRegion !== keyRegion) {
+        ctx.addIssue({ code: 'custom', path: ['notifications', 'kmsKeyArn'], message: `is in ${keyRegion}, but the topic is in ${topicRegion} (SNS encrypts with a key of the topic's region)` });
+      }
+    }
     if (regionNames.length < 1) ctx.addIssue({ code: 'custom', path: ['regions'], message: 'must name at least one region' });
     const targetNames = new Set<string>();
     for (const [region, section] of Object.entries(config.regions)) {

@@ -9,7 +9,7 @@
  * be single-quoted with `''` for a quote, and an empty value is a syntax error.
  * Error messages name aliases and keys but never echo a connection string (it may hold a password).
  */
-import { assertSafeEndpoint, type Endpoint } from './endpoint.ts';
+import { assertSafeEndpoint, isSafeHost, type Endpoint } from './endpoint.ts';
 import { InvalidInputError, UnsafeValueError } from './errors.ts';
 import type { PoolMode } from './pgbouncer-console.ts';
 
@@ -22,6 +22,8 @@ const REDACTED = '****';
 // Sections whose values are connection strings.
 const CONNECTION_STRING_SECTIONS = new Set(['databases', 'peers', 'users']);
 const SECRET_KEY = /password|passwd|secret/i;
+// A secret-looking key followed by `=` anywhere in a line (comments, tab-glued pairs): the rest of the line goes.
+const SECRET_ASSIGNMENT = /(?:password|passwd|secret)[^\s=]*[ \t]*=[ \t]*/gi;
 
 interface Line {
   /** Offset of the line's first character in the whole file. */
@@ -188,6 +190,12 @@ export function readAliasEndpoints(ini: string, aliases: readonly string[]): Rec
     const pairs = parsePairs(entry);
     const host = onlyPair(entry, pairs, 'host');
     if (!host || host.value === '') throw new InvalidInputError(`[databases] ${alias}: has no host= (a Unix socket cannot be managed)`);
+    // The boundary for every host that reaches plans, Step Functions payloads, logs and notifications: a
+    // value PgBouncer accepts but that is no host name (a tab-glued `password=`, a quoted value with
+    // spaces, a socket directory) is refused here and never echoed.
+    if (!isSafeHost(host.value)) {
+      throw new InvalidInputError(`[databases] ${alias}: host= is not a DNS name or an IP literal (value not shown: it may hold a secret); fix the entry by hand`);
+    }
     result[alias] = { host: host.value, port: parsePort(entry, onlyPair(entry, pairs, 'port')) };
   }
   return result;
@@ -240,9 +248,32 @@ export function readPoolMode(ini: string, alias: string): PoolMode {
 
 /**
  * The file with secrets replaced by `****`: `password=` values in connection strings (quoted or not),
- * and the values of keys named like a password or secret in any section. For display only.
+ * and the values of keys named like a password or secret in any section. Then, line by line (comments,
+ * lines before the first section, values where a tab glued `password=` to another pair), everything after
+ * a secret-looking `key=` that is not already `****`. Hiding too much is safe; leaking is not. For display only.
  */
 export function redactSecrets(ini: string): string {
+  return redactLeftovers(redactParsed(ini));
+}
+
+function redactLeftovers(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const cr = line.endsWith('\r') ? '\r' : '';
+      const content = cr ? line.slice(0, -1) : line;
+      for (const match of content.matchAll(SECRET_ASSIGNMENT)) {
+        const after = match.index + match[0].length;
+        const rest = content.slice(after);
+        if (rest === '' || rest.startsWith(REDACTED)) continue;
+        return `${content.slice(0, after)}${REDACTED}${cr}`;
+      }
+      return line;
+    })
+    .join('\n');
+}
+
+function redactParsed(ini: string): string {
   const edits: Edit[] = [];
   for (const entry of entries(ini)) {
     // Loose section match on purpose: hiding too much is safe, leaking is not.

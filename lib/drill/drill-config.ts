@@ -50,6 +50,11 @@ export function drillExecutionArn(region: string, kind: 'reconcile' | 'switchove
   return `arn:aws:states:${region}:${ACCOUNT}:execution:aurora-global-failover-drill-${kind}:${name}`;
 }
 
+/** The state machine every drillExecutionArn of that region and kind belongs to. */
+export function drillStateMachineArn(region: string, kind: 'reconcile' | 'switchover'): string {
+  return `arn:aws:states:${region}:${ACCOUNT}:stateMachine:aurora-global-failover-drill-${kind}`;
+}
+
 /** An EventBridge "RDS DB Cluster Event" envelope as AWS documents it. */
 export function rdsEventEnvelope(event: { id: string; eventId: string; region: string; dbClusterArn: string; message: string; at: Date }): unknown {
   const clusterId = event.dbClusterArn.split(':').at(-1)!;

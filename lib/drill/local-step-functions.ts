@@ -9,7 +9,7 @@ import type { ExecutionStarter } from '../adapters/sfn.ts';
 import { loadDefinition, localTasksFor, prepareDefinition, runLocally, type LocalExecutionResult, type LocalTaskHandler } from '../workflow/local-execution.ts';
 import type { StepLogger } from '../workflow/step-handler.ts';
 import type { World } from '../workflow/world.ts';
-import { drillExecutionArn } from './drill-config.ts';
+import { drillExecutionArn, drillStateMachineArn } from './drill-config.ts';
 import { LocalRunRegistry } from './local-world.ts';
 
 export type WorkflowKind = 'reconcile' | 'switchover';
@@ -54,7 +54,7 @@ export class LocalStepFunctions {
   registry(region: string): LocalRunRegistry {
     let registry = this.#registries.get(region);
     if (!registry) {
-      registry = new LocalRunRegistry();
+      registry = new LocalRunRegistry(drillStateMachineArn(region, 'switchover'));
       this.#registries.set(region, registry);
     }
     return registry;
@@ -68,7 +68,7 @@ export class LocalStepFunctions {
     const record: ExecutionRecord = { kind, region: world.region, name, startedAt: startTime.getTime() };
     this.executions.push(record);
     const registry = world.runs instanceof LocalRunRegistry ? world.runs : this.registry(world.region);
-    registry.add({ executionArn, name, startedAtMs: startTime.getTime() });
+    registry.add({ executionArn, name, stateMachineArn: drillStateMachineArn(world.region, kind), startedAtMs: startTime.getTime() });
     const definition = this.#definitions[kind];
     const promise = runLocally({
       definition,

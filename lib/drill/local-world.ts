@@ -42,6 +42,11 @@ export class LocalTrafficWeights implements TrafficAdapter {
 /** RUNNING executions of one regional stack's state machines (what ListExecutions answers in AWS). */
 export class LocalRunRegistry {
   readonly #running = new Map<string, RunningExecution>();
+  readonly switchoverStateMachineArn: string | undefined;
+
+  constructor(switchoverStateMachineArn?: string) {
+    this.switchoverStateMachineArn = switchoverStateMachineArn;
+  }
 
   add(execution: RunningExecution): void {
     this.#running.set(execution.executionArn, execution);

@@ -30,6 +30,8 @@ export interface AwsWorldOptions {
   readonly connectPooler?: (target: PoolerTargetConfig, region: string) => Promise<PoolerTargetAdapter>;
   /** ARNs of this stack's state machines, for the run lock. */
   readonly stateMachineArns: readonly string[];
+  /** This stack's switchover state machine ARN (one of `stateMachineArns`), to check a nested reconcile's parent. */
+  readonly switchoverStateMachineArn?: string;
   readonly now?: () => number;
 }
 
@@ -38,7 +40,8 @@ export async function awsWorld(telemetry?: Telemetry): Promise<World> {
   const region = process.env.AWS_REGION;
   if (!region) throw new InvalidConfigError('AWS_REGION is not set');
   const stateMachineArns = [process.env.RECONCILE_STATE_MACHINE_ARN, process.env.SWITCHOVER_STATE_MACHINE_ARN].filter((arn): arn is string => Boolean(arn));
-  return createAwsWorld({ config: loadConfigFromEnv(), region, clients: new AwsClients(), telemetry, stateMachineArns });
+  const switchoverStateMachineArn = process.env.SWITCHOVER_STATE_MACHINE_ARN || undefined;
+  return createAwsWorld({ config: loadConfigFromEnv(), region, clients: new AwsClients(), telemetry, stateMachineArns, ...(switchoverStateMachineArn ? { switchoverStateMachineArn } : {}) });
 }
 
 export function createAwsWorld(options: AwsWorldOptions): World {
@@ -100,7 +103,7 @@ export function createAwsWorld(options: AwsWorldOptions): World {
           ? switchoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.currentWriterRegion })
           : failoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.target.region }),
     },
-    runs: { listRunning: () => listRunningExecutions(clients, region, options.stateMachineArns) },
+    runs: { listRunning: () => listRunningExecutions(clients, region, options.stateMachineArns), switchoverStateMachineArn: options.switchoverStateMachineArn },
   };
 }
 

@@ -437,8 +437,8 @@ export async function resumePoolersStep(world: World): Promise<ResumeResult> {
 }
 
 export interface FailureInput {
-  /** The execution input: a reconcile input, or a switchover's console input (no trigger: manual). */
-  readonly input: { readonly trigger?: Trigger } | null;
+  /** The execution input: a reconcile input, a switchover's console input (no trigger: manual), or anything malformed. */
+  readonly input: unknown;
   readonly state: ReconcileState;
 }
 
@@ -452,10 +452,16 @@ export async function reportFailureStep(world: World, { input: runInput, state }
   const input = { input: runInput, error: state.error ?? {}, resumed: state.resumed };
   const error = input.error.Error ?? 'UnknownError';
   const cause = sanitizeCause(input.error.Cause ?? 'no cause recorded');
-  await world.emitMetrics([{ name: MetricName.RunsFailed, value: 1, dimensions: { Trigger: input.input?.trigger ?? Trigger.Manual } }]);
+  await world.emitMetrics([{ name: MetricName.RunsFailed, value: 1, dimensions: { Trigger: triggerOf(input.input) } }]);
   const failure = decide('report-failure', 'failed', `${error}: ${cause}`);
   const notified = await world.notify({ subject: `failed: ${world.config.globalClusterId} in ${world.region}`, summary: { error, cause, resumed: input.resumed?.decisions ?? [] } });
   return { error, cause, decisions: [...(input.resumed?.decisions ?? []), failure, notified] };
+}
+
+/** The run's trigger for the metric dimension: only a known value, whatever a malformed input holds. */
+function triggerOf(runInput: unknown): Trigger {
+  const trigger = runInput && typeof runInput === 'object' ? (runInput as { trigger?: unknown }).trigger : undefined;
+  return (Object.values(Trigger) as unknown[]).includes(trigger) ? (trigger as Trigger) : Trigger.Manual;
 }
 
 /** A Lambda error's Cause is a JSON document; keep only its message for the console. */

@@ -41,6 +41,11 @@ export interface SwitchoverPorts {
 export interface RunRegistry {
   /** Every RUNNING execution of this stack's reconcile and switchover state machines (maybe the caller's own). */
   listRunning(): Promise<RunningExecution[]>;
+  /**
+   * This stack's switchover state machine ARN: a reconcile input's `switchoverExecutionArn` must name a
+   * RUNNING execution of it. Undefined when unknown, and then every such input is refused.
+   */
+  readonly switchoverStateMachineArn: string | undefined;
 }
 
 export interface World {

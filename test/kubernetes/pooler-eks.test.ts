@@ -44,6 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.stop();
   certificates.cleanup();
+  pods?.cleanup();
 });
 beforeEach(() => {
   server.requests.length = 0;

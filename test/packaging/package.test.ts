@@ -497,6 +497,25 @@ describe('sls package with an invalid config', () => {
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(/regions\.us-west-2\.dbClusterArn: is in us-east-1, not us-west-2/);
     expect(existsSync(join(dir, 'out', 'cloudformation-template-update-stack.json'))).toBe(false);
+    // Once, on one line, without a stack trace.
+    expect(result.output.trim().split('\n')).toEqual([`Error: invalid failover config: ${bad} is invalid: regions.us-west-2.dbClusterArn: is in us-east-1, not us-west-2`]);
+  }, PACKAGING_TIMEOUT_MS);
+
+  it('refuses a lock lease that does not exceed both state machines\' TimeoutSeconds, on one line', async () => {
+    // Prepare: 7200 s is the switchover state machine's TimeoutSeconds; the lease must be longer
+    const example = await readFile(join(ROOT, 'config/example.yml'), 'utf8');
+    const short = join(dir, 'short-lease.yml');
+    await writeFile(short, example.replace('lockLeaseSeconds: 7500', 'lockLeaseSeconds: 7200'));
+
+    // Act
+    const result = await sls(['package', '--stage', 'ci', '--region', 'us-east-2', '--package', join(dir, 'out-lease')], { FAILOVER_CONFIG_FILE: short });
+
+    // Assess
+    expect(result.code).not.toBe(0);
+    expect(result.output.trim().split('\n')).toEqual([
+      `Error: invalid failover config (${short}): switchover.lockLeaseSeconds is 7200 but must exceed both state machines' TimeoutSeconds (reconcile 3600 s, switchover 7200 s): a run still inside its timeout would be taken for stuck and a second run would start beside it; set it above 7200`,
+    ]);
+    expect(existsSync(join(dir, 'out-lease', 'cloudformation-template-update-stack.json'))).toBe(false);
   }, PACKAGING_TIMEOUT_MS);
 
   it('fails when the stack region has no section in the config', async () => {
@@ -506,6 +525,8 @@ describe('sls package with an invalid config', () => {
     // Assess
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(/regions\.eu-west-1: this stack's region is not configured/);
+    expect(result.output.trim().split('\n')).toHaveLength(1);
+    expect(result.output).not.toMatch(/^\s+at /m);
   }, PACKAGING_TIMEOUT_MS);
 });
 
@@ -527,6 +548,7 @@ function variables(overrides: Record<string, unknown>): (address: string) => Pro
     'failover:endpointGroupArns': [],
     'failover:hostedZoneArns': [],
     'failover:snsTopicArn': '',
+    'failover:snsKmsKeyArn': '',
     ...overrides,
   };
   return async (address) => {
@@ -555,6 +577,27 @@ describe('function roles (serverless/function-roles.cjs)', () => {
       const publish = permissionsOf(roles, roleId).filter((statement: Statement) => actionsOf(statement).includes('sns:Publish'));
       expect(publish.flatMap(resourcesOf)).toEqual([topic]);
     }
+  });
+
+  it('lets the report steps use the topic\'s KMS key through SNS, only when a key is configured', async () => {
+    // Prepare
+    const topic = 'arn:aws:sns:us-east-2:123456789012:aurora-failover';
+    const key = 'arn:aws:kms:us-east-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+    // Act
+    const encrypted = await functionRoles({ resolveVariable: variables({ 'failover:snsTopicArn': topic, 'failover:snsKmsKeyArn': key }) });
+    const plain = await functionRoles({ resolveVariable: variables({ 'failover:snsTopicArn': topic }) });
+
+    // Assess
+    const kmsUsers = Object.entries(roleActions(encrypted)).filter(([, actions]) => actions.some((action) => action.startsWith('kms:'))).map(([roleId]) => roleId);
+    expect(kmsUsers.sort()).toEqual(['ReportFailureRole', 'ReportRole']);
+    for (const roleId of kmsUsers) {
+      const kms = permissionsOf(encrypted, roleId).filter((statement: Statement) => actionsOf(statement).some((action) => action.startsWith('kms:')));
+      expect(kms).toEqual([
+        { Sid: 'EncryptRunReports', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: [key], Condition: { StringEquals: { 'kms:ViaService': 'sns.us-east-2.amazonaws.com' } } },
+      ]);
+    }
+    expect(Object.values(roleActions(plain)).flat().filter((action) => action.startsWith('kms:'))).toEqual([]);
   });
 
   it('adds no statement for traffic systems, topics or pooler clusters that are not configured', async () => {

@@ -226,6 +226,7 @@ describe('reconcile state machine', () => {
             if (checks > 2) harness.running.length = 0;
             return world.runs.listRunning();
           },
+          switchoverStateMachineArn: world.runs.switchoverStateMachineArn,
         },
       },
     });

@@ -104,8 +104,11 @@ export class WorkflowHarness {
   };
   /** Added to the world's clock, to let bounded waits run out without real waiting. */
   clockOffsetMs = 0;
-  /** When true, every run is listed as RUNNING (ListExecutions) while it runs, so concurrent runs see each other. */
-  trackRunning = false;
+  /**
+   * When true (the default, as in AWS), every run is listed as RUNNING (ListExecutions) while it runs, so
+   * concurrent runs see each other and a nested reconcile finds its parent switchover.
+   */
+  trackRunning = true;
   readonly dials: Record<string, number> = { [GA_USE2]: 100, [GA_USW2]: 50 };
   readonly weights: Record<string, number> = { 'us-east-2': 100, 'us-west-2': 50 };
   readonly running: ExecutionListItem[] = [];
@@ -136,6 +139,7 @@ export class WorkflowHarness {
       clients: new AwsClients(),
       telemetry: undefined,
       stateMachineArns: [RECONCILE_ARN, SWITCHOVER_ARN],
+      switchoverStateMachineArn: SWITCHOVER_ARN,
       connectPooler: async (target) => this.poolers.find((pooler) => pooler.target === target.name)!,
       now: () => Date.now() + this.clockOffsetMs,
     });

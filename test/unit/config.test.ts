@@ -28,7 +28,7 @@ interface RawExample {
   }>;
   traffic: { weights: { writer: number; others: number } };
   reconcile: { schedule: string };
-  notifications?: { snsTopicArn: string };
+  notifications?: { snsTopicArn: string; kmsKeyArn?: string };
   [key: string]: unknown;
 }
 
@@ -84,6 +84,19 @@ describe('config/example.yml', () => {
 
     // Assess
     expect(fromEnv).toEqual(config);
+  });
+
+  it('accepts a customer managed KMS key for the notification topic', () => {
+    // Prepare
+    const raw = example();
+    const notifications = { snsTopicArn: 'arn:aws:sns:us-east-2:123456789012:aurora-failover', kmsKeyArn: 'arn:aws:kms:us-east-2:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab' };
+    raw.notifications = notifications;
+
+    // Act
+    const config = parseConfig(raw, 'config/test.yml');
+
+    // Assess
+    expect(config.notifications).toEqual(notifications);
   });
 });
 
@@ -158,6 +171,16 @@ describe('an invalid config names the field', () => {
       kind: 'a malformed SNS topic ARN',
       mutate: (raw) => { raw.notifications = { snsTopicArn: 'arn:aws:sns:us-east-2:123456789012' }; },
       message: /notifications\.snsTopicArn: must be an SNS topic ARN/,
+    },
+    {
+      kind: 'a KMS key given as an alias',
+      mutate: (raw) => { raw.notifications = { snsTopicArn: 'arn:aws:sns:us-east-2:123456789012:aurora-failover', kmsKeyArn: 'arn:aws:kms:us-east-2:123456789012:alias/sns' }; },
+      message: /notifications\.kmsKeyArn: must be a KMS key ARN/,
+    },
+    {
+      kind: 'a KMS key in another region than the topic',
+      mutate: (raw) => { raw.notifications = { snsTopicArn: 'arn:aws:sns:us-east-2:123456789012:aurora-failover', kmsKeyArn: 'arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' }; },
+      message: /notifications\.kmsKeyArn: is in us-west-2, but the topic is in us-east-2/,
     },
     {
       kind: 'a pod selector that is not a label selector',

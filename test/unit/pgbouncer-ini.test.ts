@@ -254,6 +254,13 @@ describe('readAliasEndpoints', () => {
 
   it('refuses a Unix-socket alias and a broken port, without echoing the connection string', () => {
     expect(() => readAliasEndpoints('[databases]\nappdb = dbname=app password=hunter2\n', ['appdb'])).toThrow('[databases] appdb: has no host= (a Unix socket cannot be managed)');
+    // A host that is not a DNS name or an IP literal never leaves the parser (it may carry a password).
+    for (const host of ['db1.example.com\tpassword=hunter2', "'db1.example.com password=hunter2'", '/var/run/postgresql']) {
+      const read = () => readAliasEndpoints(`[databases]\nappdb = host=${host} dbname=app\n`, ['appdb']);
+      expect(read).toThrow(InvalidInputError);
+      expect(read).toThrow('[databases] appdb: host= is not a DNS name or an IP literal (value not shown: it may hold a secret); fix the entry by hand');
+      expect(read).not.toThrow(/hunter2/);
+    }
     const broken = () => readAliasEndpoints("[databases]\nappdb = host=a port=54x password='hunter2\n", ['appdb']);
     expect(broken).toThrow(InvalidInputError);
     expect(broken).not.toThrow(/hunter2/);
@@ -261,8 +268,10 @@ describe('readAliasEndpoints', () => {
 });
 
 describe('the connection string grammar is PgBouncer 1.18\'s', () => {
-  it('a tab does not separate pairs: it is part of the value, as PgBouncer reads it', () => {
-    expect(readAliasEndpoints('[databases]\nappdb = host=db.example.com\tport=6000\n', ['appdb'])).toEqual({ appdb: { host: 'db.example.com\tport=6000', port: 5432 } });
+  it('a tab does not separate pairs: it is part of the value, as PgBouncer reads it (so that host is refused)', () => {
+    // PgBouncer reads host "db.example.com<TAB>port=6000" and port 5432; no such host can be managed.
+    expect(() => readAliasEndpoints('[databases]\nappdb = host=db.example.com\tport=6000\n', ['appdb'])).toThrow('[databases] appdb: host= is not a DNS name or an IP literal');
+    expect(readAliasEndpoints('[databases]\nappdb = host=db.example.com dbname=a\tb\n', ['appdb'])).toEqual({ appdb: { host: 'db.example.com', port: 5432 } });
   });
 
   it('allows spaces around = inside the connection string and tabs around the line separator', () => {
@@ -317,6 +326,34 @@ describe('redactSecrets', () => {
   it('hides password-like keys of other sections and the whole value of a connection string it cannot parse', () => {
     const ini = "[pgbouncer]\nauth_password = topsecret\n[databases]\nappdb = host=a password='unterminated secret\n";
     expect(redactSecrets(ini)).toBe('[pgbouncer]\nauth_password = ****\n[databases]\nappdb = ****\n');
+  });
+
+  it('hides passwords in commented-out lines too, in any section and before the first one', () => {
+    const ini = [
+      '; password = before-any-section',
+      '[databases]',
+      ';appdb = host=old.example.com password=c0mmented user=app',
+      '#  appdb_ro = host=old-ro.example.com password=\'hash quoted\'',
+      '[pgbouncer]',
+      '; auth_password = semi-colon',
+      'listen_port = 6432',
+      '',
+    ].join('\n');
+
+    const redacted = redactSecrets(ini);
+
+    expect(redacted).not.toMatch(/before-any-section|c0mmented|hash quoted|semi-colon/);
+    expect(redacted).toContain(';appdb = host=old.example.com password=****');
+    expect(redacted).toContain('listen_port = 6432\n');
+  });
+
+  it('hides a password glued to another value with a tab (PgBouncer splits connection strings on spaces only)', () => {
+    const ini = '[databases]\nappdb = host=db1.example.com\tpassword=t4bbed dbname=app\r\nappdb_ro = dbname=app\tuser=app_ro\tpassword=t4b2\n';
+
+    const redacted = redactSecrets(ini);
+
+    expect(redacted).not.toMatch(/t4bbed|t4b2/);
+    expect(redacted).toBe('[databases]\nappdb = host=db1.example.com\tpassword=****\r\nappdb_ro = dbname=app\tuser=app_ro\tpassword=****\n');
   });
 
   it('leaves no generated password behind', () => {
