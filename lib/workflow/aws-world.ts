@@ -58,8 +58,8 @@ export function createAwsWorld(options: AwsWorldOptions): World {
   const observeTopology = async (): Promise<Topology> => {
     const globalCluster = await describeGlobalCluster(clients, region, config.globalClusterId);
     const memberArns = (globalCluster.GlobalClusterMembers ?? []).flatMap((member) => (member.DBClusterArn ? [member.DBClusterArn] : []));
-    const { endpoints } = await describeMemberEndpoints(clients, memberArns);
-    return buildTopology(globalCluster, endpoints, new Date(now()).toISOString(), endpointPinsFromConfig(config));
+    const { endpoints, unreachable } = await describeMemberEndpoints(clients, memberArns);
+    return buildTopology(globalCluster, endpoints, new Date(now()).toISOString(), endpointPinsFromConfig(config), unreachable);
   };
 
   return {

@@ -3,7 +3,7 @@
  * Each takes the World (ports) and the state's JSON input and returns plain JSON with a decision.
  * Observe -> plan (pure, lib/core) -> apply (compare-and-set in adapters) -> verify (re-observe).
  */
-import { assessStability } from '../core/topology.ts';
+import { assessStability, tolerateUnavailable, withTolerance } from '../core/topology.ts';
 import { desiredPoolerEndpoints, planPooler } from '../core/plan.ts';
 import { definitivelyFailedTargets, planTraffic, regionHealth } from '../core/traffic-policy.ts';
 import { decide, type Decision } from '../core/decision.ts';
@@ -51,16 +51,20 @@ export interface ObserveResult {
 export async function observeTopologyStep(world: World, input: ObserveInput): Promise<ObserveResult> {
   assertOurCluster(world, input.globalClusterId);
   const startedAt = parseTimestamp(input.executionStartTime, 'executionStartTime');
-  const topology = await world.observeTopology();
-  const verdict = assessStability(topology);
+  const observed = await world.observeTopology();
   const elapsedSeconds = Math.max(0, Math.round((world.now() - startedAt) / 1000));
-  const { stableTimeoutSeconds, pollSeconds } = world.config.reconcile;
+  const { stableTimeoutSeconds, pollSeconds, unavailableGraceSeconds } = world.config.reconcile;
+  // A global cluster kept from `available` by a member that cannot answer is tolerated (bounded): see tolerateUnavailable.
+  const strict = assessStability(observed);
+  const tolerance = strict.stable ? undefined : tolerateUnavailable(observed, { elapsedSeconds, graceSeconds: unavailableGraceSeconds });
+  const topology = tolerance ? withTolerance(observed, tolerance) : observed;
+  const verdict = tolerance?.tolerate ? assessStability(topology) : strict;
   const timedOut = !verdict.stable && elapsedSeconds >= stableTimeoutSeconds;
   const decision = verdict.stable
-    ? decide('observe-topology', 'proceed', verdict.reason)
+    ? decide('observe-topology', tolerance?.tolerate ? 'proceed-tolerated' : 'proceed', verdict.reason)
     : timedOut
       ? decide('observe-topology', 'give-up', `${verdict.reason}; still not stable after ${elapsedSeconds} s (limit ${stableTimeoutSeconds} s)`)
-      : decide('observe-topology', 'wait', `${verdict.reason}; checking again in ${pollSeconds} s`);
+      : decide('observe-topology', 'wait', `${tolerance?.waitingForGrace ? tolerance.reason : verdict.reason}; checking again in ${pollSeconds} s`);
   return { stable: verdict.stable, timedOut, waitSeconds: pollSeconds, elapsedSeconds, topology, decision };
 }
 
