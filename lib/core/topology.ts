@@ -147,6 +147,8 @@ export function assessStability(topology: Topology): StabilityVerdict {
 export interface ToleranceVerdict {
   /** True: route writes by this topology although the global cluster is not `available`. */
   readonly tolerate: boolean;
+  /** False when there is nothing to tolerate: the global cluster is available, or a switchover/failover runs. */
+  readonly applies: boolean;
   /** The writer is settled and only the grace period is left to wait: the reason says so. */
   readonly waitingForGrace?: boolean;
   readonly reason: string;
@@ -167,21 +169,21 @@ export interface ToleranceVerdict {
  */
 export function tolerateUnavailable(topology: Topology, wait: { readonly elapsedSeconds: number; readonly graceSeconds: number }): ToleranceVerdict {
   if (topology.failoverState || topology.status === GLOBAL_CLUSTER_AVAILABLE) {
-    return { tolerate: false, reason: 'only a global cluster that is not available, with no switchover or failover in progress, is tolerated' };
+    return { tolerate: false, applies: false, reason: 'only a global cluster that is not available, with no switchover or failover in progress, is tolerated' };
   }
   const writerCheck = assessStability({ ...topology, status: GLOBAL_CLUSTER_AVAILABLE, tolerated: undefined });
-  if (!writerCheck.stable || !writerCheck.writer) return { tolerate: false, reason: writerCheck.reason };
+  if (!writerCheck.stable || !writerCheck.writer) return { tolerate: false, applies: true, reason: `not tolerated: ${writerCheck.reason}` };
   const writer = writerCheck.writer;
   const silent = topology.members.filter((member) => !member.isWriter && member.unanswered);
   const status = `global cluster ${topology.globalClusterId} is ${topology.status}, not available`;
   if (silent.length > 0) {
     const who = silent.map((member) => `${describeArn(member.dbClusterArn)} did not answer (${member.unanswered})`).join('; ');
-    return { tolerate: true, reason: `${status} because ${who}; ${describeArn(writer.dbClusterArn)} is the only writer` };
+    return { tolerate: true, applies: true, reason: `${status} because ${who}; ${describeArn(writer.dbClusterArn)} is the only writer` };
   }
   if (wait.elapsedSeconds >= wait.graceSeconds) {
-    return { tolerate: true, reason: `${status} after ${wait.elapsedSeconds} s (grace ${wait.graceSeconds} s) while ${describeArn(writer.dbClusterArn)} is the only writer` };
+    return { tolerate: true, applies: true, reason: `${status} after ${wait.elapsedSeconds} s (grace ${wait.graceSeconds} s) while ${describeArn(writer.dbClusterArn)} is the only writer` };
   }
-  return { tolerate: false, waitingForGrace: true, reason: `${status}; ${describeArn(writer.dbClusterArn)} is the only writer: waiting up to ${wait.graceSeconds} s for available` };
+  return { tolerate: false, applies: true, waitingForGrace: true, reason: `${status}; ${describeArn(writer.dbClusterArn)} is the only writer: waiting up to ${wait.graceSeconds} s for available` };
 }
 
 /** The topology assessStability accepts under a tolerance decision (see tolerateUnavailable). */

@@ -60,11 +60,12 @@ export async function observeTopologyStep(world: World, input: ObserveInput): Pr
   const topology = tolerance ? withTolerance(observed, tolerance) : observed;
   const verdict = tolerance?.tolerate ? assessStability(topology) : strict;
   const timedOut = !verdict.stable && elapsedSeconds >= stableTimeoutSeconds;
+  const why = !tolerance?.applies ? verdict.reason : tolerance.waitingForGrace ? tolerance.reason : `${verdict.reason}; ${tolerance.reason}`;
   const decision = verdict.stable
     ? decide('observe-topology', tolerance?.tolerate ? 'proceed-tolerated' : 'proceed', verdict.reason)
     : timedOut
-      ? decide('observe-topology', 'give-up', `${verdict.reason}; still not stable after ${elapsedSeconds} s (limit ${stableTimeoutSeconds} s)`)
-      : decide('observe-topology', 'wait', `${tolerance?.waitingForGrace ? tolerance.reason : verdict.reason}; checking again in ${pollSeconds} s`);
+      ? decide('observe-topology', 'give-up', `${why}; still not stable after ${elapsedSeconds} s (limit ${stableTimeoutSeconds} s)`)
+      : decide('observe-topology', 'wait', `${why}; checking again in ${pollSeconds} s`);
   return { stable: verdict.stable, timedOut, waitSeconds: pollSeconds, elapsedSeconds, topology, decision };
 }
 
