@@ -262,6 +262,15 @@ describe('failoverGlobalCluster', () => {
     expect(await (call!.thisValue as RDSClient).config.maxAttempts()).toBe(1);
   });
 
+  it('a network error (the region does not answer) is transient and is not taken for a started failover', async () => {
+    rds.on(FailoverGlobalClusterCommand).rejects(Object.assign(new Error('connect ETIMEDOUT 52.94.0.1:443'), { code: 'ETIMEDOUT' }));
+
+    await expect(
+      failoverGlobalCluster(new AwsClients(), { globalClusterId: GLOBAL_CLUSTER_ID, targetDbClusterArn: USW2_ARN, callRegion: 'us-west-2' }),
+    ).rejects.toThrow(ServiceUnavailableError);
+    expect(rds).not.toHaveReceivedCommand(DescribeGlobalClustersCommand);
+  });
+
   it('a target that is not a member is InvalidInputError', async () => {
     rds.on(FailoverGlobalClusterCommand).rejects(sdkError('DBClusterNotFoundFault', { status: 404 }));
 
