@@ -44,6 +44,7 @@ interface ClientConfig {
 export class AwsClients {
   readonly #config: (region: string) => ClientConfig;
   readonly #rds = new Map<string, RDSClient>();
+  readonly #rdsOnce = new Map<string, RDSClient>();
   readonly #eks = new Map<string, EKSClient>();
   readonly #sfn = new Map<string, SFNClient>();
   readonly #cloudwatch = new Map<string, CloudWatchClient>();
@@ -63,6 +64,15 @@ export class AwsClients {
 
   rds(region: string): RDSClient {
     return cached(this.#rds, region, () => new RDSClient(this.#config(region)));
+  }
+
+  /**
+   * An RDS client that makes exactly one attempt per call (no SDK retry), for calls that are not safe to
+   * repeat blindly (SwitchoverGlobalCluster, FailoverGlobalCluster): a retried request whose first attempt
+   * was accepted would meet a state fault. The caller decides what a repeat means.
+   */
+  rdsSingleAttempt(region: string): RDSClient {
+    return cached(this.#rdsOnce, region, () => new RDSClient({ ...this.#config(region), maxAttempts: 1 }));
   }
 
   eks(region: string): EKSClient {

@@ -10,7 +10,7 @@ import { ReloadStrategy } from '../core/constants.ts';
 import type { PoolerTargetConfig } from '../core/config.ts';
 import { decide, type Decision } from '../core/decision.ts';
 import { formatEndpoint, sameEndpoint, type Endpoint } from '../core/endpoint.ts';
-import { ConflictError, InvalidInputError, StaleChangeError, TargetFailedError, UpstreamError } from '../core/errors.ts';
+import { ConflictError, InvalidInputError, isTransient, ServiceUnavailableError, StaleChangeError, TargetFailedError, UpstreamError } from '../core/errors.ts';
 import { readAliasEndpoints, readPoolMode, setAliasEndpoints } from '../core/pgbouncer-ini.ts';
 import {
   buildAdminCommandScript,
@@ -110,8 +110,9 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
       );
     }
     const pods = await this.#api.listPods(this.#config.namespace, this.#config.podSelector);
-    const outcomes = await Promise.all(pods.map((pod) => this.#switchPod(pod, patched.ini)));
-    this.#throwIfAnyFailed(outcomes);
+    const transient = new Set<string>();
+    const outcomes = await Promise.all(pods.map((pod) => this.#switchPod(pod, patched.ini, transient)));
+    this.#throwIfAnyFailed(outcomes, transient);
     return this.#result(started, true, this.#liveDecision(outcomes, `patched configmap ${this.#configMapName()} (${summary})`), outcomes);
   }
 
@@ -120,12 +121,14 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
     if (skip) return decide(this.#step, 'skip-pause', skip);
     const alias = this.#config.aliases.write;
     const pods = await this.#api.listPods(this.#config.namespace, this.#config.podSelector);
-    const results = await Promise.all(pods.map(async (pod) => ({ pod: pod.name, error: await this.#adminCommand(pod, 'PAUSE') })));
+    const transient = new Set<string>();
+    const results = await Promise.all(pods.map(async (pod) => ({ pod: pod.name, error: await this.#adminCommand(pod, 'PAUSE', transient) })));
     const failed = results.filter((result) => result.error !== null);
     if (failed.length > 0) {
       // Never leave a partial pause behind: resume the pods that did pause, then report.
       await Promise.all(pods.map((pod) => this.#adminCommand(pod, 'RESUME')));
-      throw new TargetFailedError(`${this.target}: PAUSE ${alias} failed on ${failed.map((result) => `${result.pod} (${result.error})`).join(', ')}; resumed the others`);
+      const message = `${this.target}: PAUSE ${alias} failed on ${failed.map((result) => `${result.pod} (${result.error})`).join(', ')}; resumed the others`;
+      throw failed.every((result) => transient.has(result.pod)) ? new ServiceUnavailableError(message) : new TargetFailedError(message);
     }
     return decide(this.#step, 'paused', `PAUSE ${alias} on ${pods.length} pod(s): ${pods.map((pod) => pod.name).join(', ') || 'none ready'}`);
   }
@@ -136,10 +139,12 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
     }
     const alias = this.#config.aliases.write;
     const pods = await this.#api.listPods(this.#config.namespace, this.#config.podSelector);
-    const results = await Promise.all(pods.map(async (pod) => ({ pod: pod.name, error: await this.#adminCommand(pod, 'RESUME') })));
+    const transient = new Set<string>();
+    const results = await Promise.all(pods.map(async (pod) => ({ pod: pod.name, error: await this.#adminCommand(pod, 'RESUME', transient) })));
     const failed = results.filter((result) => result.error !== null);
     if (failed.length > 0) {
-      throw new TargetFailedError(`${this.target}: RESUME ${alias} failed on ${failed.map((result) => `${result.pod} (${result.error})`).join(', ')}`);
+      const message = `${this.target}: RESUME ${alias} failed on ${failed.map((result) => `${result.pod} (${result.error})`).join(', ')}`;
+      throw failed.every((result) => transient.has(result.pod)) ? new ServiceUnavailableError(message) : new TargetFailedError(message);
     }
     return decide(this.#step, 'resumed', `RESUME ${alias} on ${pods.length} pod(s): ${pods.map((pod) => pod.name).join(', ') || 'none ready'}`);
   }
@@ -175,17 +180,21 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
   async #verifyPods(started: number, ini: string): Promise<PoolerApplyResult> {
     const expected = this.#expected(ini);
     const pods = await this.#api.listPods(this.#config.namespace, this.#config.podSelector);
+    const transient = new Set<string>();
     const outcomes = await Promise.all(
       pods.map(async (pod): Promise<PodOutcome> => {
         const routes = await this.#showRoutes(pod);
-        if ('error' in routes) return { pod: pod.name, outcome: 'failed', reason: `could not read SHOW DATABASES: ${routes.error}` };
+        if ('error' in routes) {
+          if (routes.transient) transient.add(pod.name);
+          return { pod: pod.name, outcome: 'failed', reason: `could not read SHOW DATABASES: ${routes.error}` };
+        }
         if (routes.write === formatEndpoint(expected.write) && routes.read === formatEndpoint(expected.read)) {
           return { pod: pod.name, outcome: 'unchanged', reason: 'already routes as the configmap says' };
         }
-        return this.#switchPod(pod, ini);
+        return this.#switchPod(pod, ini, transient);
       }),
     );
-    this.#throwIfAnyFailed(outcomes);
+    this.#throwIfAnyFailed(outcomes, transient);
     if (outcomes.every((outcome) => outcome.outcome === 'unchanged')) {
       return this.#result(started, false, decide(this.#step, 'nothing-to-do', `configmap ${this.#configMapName()} and ${outcomes.length} ready pod(s) already route ${this.#routes(ini)}`), outcomes);
     }
@@ -193,7 +202,7 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
   }
 
   /** Runs the live switch in one pod; a pod that does not converge in time is deleted (recreated from the ConfigMap). */
-  async #switchPod(pod: PodSummary, ini: string): Promise<PodOutcome> {
+  async #switchPod(pod: PodSummary, ini: string, transient: Set<string>): Promise<PodOutcome> {
     const expected = this.#expected(ini);
     let failure: string;
     if (!pod.containers.includes(this.#config.adminContainer)) {
@@ -221,6 +230,7 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
       await this.#api.deletePod(this.#config.namespace, pod.name);
       return { pod: pod.name, outcome: 'restarted', reason: `${failure}; deleted so it restarts from the configmap` };
     } catch (error) {
+      if (isTransient(error)) transient.add(pod.name);
       return { pod: pod.name, outcome: 'failed', reason: `${failure}; delete failed too: ${error instanceof Error ? error.message : String(error)}` };
     }
   }
@@ -236,24 +246,26 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
     return parsed;
   }
 
-  async #showRoutes(pod: PodSummary): Promise<{ write: string; read: string } | { error: string }> {
-    if (!pod.containers.includes(this.#config.adminContainer)) return { error: `has no ${this.#config.adminContainer} container` };
+  /** `transient`: Kubernetes answered 5xx/429, timed out or broke the stream: trying the step again may work. */
+  async #showRoutes(pod: PodSummary): Promise<{ write: string; read: string } | { error: string; transient: boolean }> {
+    if (!pod.containers.includes(this.#config.adminContainer)) return { error: `has no ${this.#config.adminContainer} container`, transient: false };
     try {
       const result = await this.#exec(pod, buildShowRoutesScript(this.#config.aliases.write, this.#config.aliases.read, this.#config.liveSwitchTimeoutSeconds));
-      if (!result.ok) return { error: result.status };
+      if (!result.ok) return { error: result.status, transient: false };
       return { write: result.fields.write ?? '', read: result.fields.read ?? '' };
     } catch (error) {
-      return { error: error instanceof Error ? error.message : String(error) };
+      return { error: error instanceof Error ? error.message : String(error), transient: isTransient(error) };
     }
   }
 
-  /** null on success, else why the command failed on this pod. */
-  async #adminCommand(pod: PodSummary, command: 'PAUSE' | 'RESUME'): Promise<string | null> {
+  /** null on success, else why the command failed on this pod; a pod whose failure was transient is added to `transient`. */
+  async #adminCommand(pod: PodSummary, command: 'PAUSE' | 'RESUME', transient?: Set<string>): Promise<string | null> {
     if (!pod.containers.includes(this.#config.adminContainer)) return `has no ${this.#config.adminContainer} container`;
     try {
       const result = await this.#exec(pod, buildAdminCommandScript(command, this.#config.aliases.write, this.#config.liveSwitchTimeoutSeconds));
       return result.ok ? null : result.status;
     } catch (error) {
+      if (isTransient(error)) transient?.add(pod.name);
       return error instanceof Error ? error.message : String(error);
     }
   }
@@ -302,10 +314,17 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
     return decide(this.#step, 'switched', `${prefix}; ${count('switched')} pod(s) switched live without restarts${count('unchanged') ? `, ${count('unchanged')} already right` : ''}`);
   }
 
-  #throwIfAnyFailed(outcomes: readonly PodOutcome[]): void {
+  /**
+   * A failed pod fails the target. When every failure was transient (Kubernetes 5xx/429, a timeout, a
+   * broken exec stream) the error is ServiceUnavailableError, which the state machine retries; otherwise
+   * TargetFailedError (fatal, reported by name).
+   */
+  #throwIfAnyFailed(outcomes: readonly PodOutcome[], transient: ReadonlySet<string>): void {
     const failed = outcomes.filter((outcome) => outcome.outcome === 'failed');
     if (failed.length === 0) return;
-    throw new TargetFailedError(`${this.target}: pod(s) neither switched nor restarted: ${failed.map((outcome) => `${outcome.pod} (${outcome.reason})`).join('; ')}`);
+    const message = `${this.target}: pod(s) neither switched nor restarted: ${failed.map((outcome) => `${outcome.pod} (${outcome.reason})`).join('; ')}`;
+    if (failed.every((outcome) => transient.has(outcome.pod))) throw new ServiceUnavailableError(`${message}; transient, the step may be tried again`);
+    throw new TargetFailedError(message);
   }
 
   #result(started: number, changed: boolean, decision: Decision, pods: readonly PodOutcome[]): PoolerApplyResult {

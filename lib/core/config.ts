@@ -100,8 +100,13 @@ export const configSchema = z
         /** How long the workflow waits for the global cluster to settle before failing. */
         stableTimeoutSeconds: z.number().int().min(30).max(3600).default(900),
         pollSeconds: z.number().int().min(1).max(300).default(15),
+        /**
+         * How long a global cluster that is not `available` (with a single settled writer and no failover in
+         * progress) is waited for before writes are routed by it anyway; see docs/outage.md.
+         */
+        unavailableGraceSeconds: z.number().int().min(0).max(3600).default(120),
       })
-      .default({ schedule: 'rate(5 minutes)', stableTimeoutSeconds: 900, pollSeconds: 15 }),
+      .default({ schedule: 'rate(5 minutes)', stableTimeoutSeconds: 900, pollSeconds: 15, unavailableGraceSeconds: 120 }),
     switchover: z
       .strictObject({
         /** Longest time write aliases stay paused during a manual switchover. */

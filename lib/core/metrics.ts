@@ -25,6 +25,11 @@ export const MetricName = {
   TargetsFailed: 'TargetsFailed',
   /** Time to apply the traffic plan (incl. Route 53 INSYNC). */
   TrafficShiftTime: 'TrafficShiftTime',
+  /**
+   * Traffic systems (Global Accelerator, Route 53) whose control plane did not answer in ShiftTraffic, so
+   * their weights were not moved; 0 when every one answered. Emitted by every run whose policy is not none.
+   */
+  TrafficDegraded: 'TrafficDegraded',
   /** From the RDS event's timestamp (or the run's start) to the report. */
   EndToEndTime: 'EndToEndTime',
   /** Changes applied by a run not started by an event (schedule or manual): drift that was repaired. */
@@ -49,6 +54,7 @@ export const METRIC_UNITS: Readonly<Record<MetricName, MetricUnitName>> = {
   TargetRepointTime: 'Milliseconds',
   TargetsFailed: 'Count',
   TrafficShiftTime: 'Milliseconds',
+  TrafficDegraded: 'Count',
   EndToEndTime: 'Milliseconds',
   DriftRepaired: 'Count',
   ChangesApplied: 'Count',

@@ -15,6 +15,8 @@ export interface TopologyMember {
   /** The member cluster's own writer endpoint (cluster endpoint) and reader endpoint. */
   readonly writerEndpoint?: Endpoint;
   readonly readerEndpoint?: Endpoint;
+  /** Set when the member's own region did not answer DescribeDBClusters (e.g. the region is down): why. */
+  readonly unanswered?: string;
 }
 
 export interface FailoverStateInfo {
@@ -34,6 +36,11 @@ export interface Topology {
   readonly members: readonly TopologyMember[];
   /** ISO timestamp of the observation. */
   readonly observedAt: string;
+  /**
+   * Set by the bounded stability decision (tolerateUnavailable) when the global cluster's `status` is not
+   * `available` but the writer is settled: assessStability then accepts exactly this status.
+   */
+  readonly tolerated?: { readonly status: string; readonly reason: string };
 }
 
 export interface StabilityVerdict {

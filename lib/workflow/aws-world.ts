@@ -13,6 +13,7 @@ import { publishSummary } from '../adapters/notify.ts';
 import { listRunningExecutions } from '../adapters/lock.ts';
 import { connectEksPoolerTarget } from '../adapters/pooler-eks.ts';
 import { emitMetrics, type Telemetry } from '../adapters/telemetry.ts';
+import { toFailoverError } from '../adapters/aws-errors.ts';
 import type { AwsCredentialsSource } from '../adapters/eks-token.ts';
 import { buildTopology, endpointPinsFromConfig } from '../core/topology.ts';
 import { regionConfig, type Config, type PoolerTargetConfig } from '../core/config.ts';
@@ -61,8 +62,8 @@ export function createAwsWorld(options: AwsWorldOptions): World {
   const observeTopology = async (): Promise<Topology> => {
     const globalCluster = await describeGlobalCluster(clients, region, config.globalClusterId);
     const memberArns = (globalCluster.GlobalClusterMembers ?? []).flatMap((member) => (member.DBClusterArn ? [member.DBClusterArn] : []));
-    const { endpoints } = await describeMemberEndpoints(clients, memberArns);
-    return buildTopology(globalCluster, endpoints, new Date(now()).toISOString(), endpointPinsFromConfig(config));
+    const { endpoints, unreachable } = await describeMemberEndpoints(clients, memberArns);
+    return buildTopology(globalCluster, endpoints, new Date(now()).toISOString(), endpointPinsFromConfig(config), unreachable);
   };
 
   return {
@@ -131,7 +132,10 @@ class ReconnectingPoolerTarget implements PoolerTargetAdapter {
 
   #adapter(): Promise<PoolerTargetAdapter> {
     if (!this.#connection || this.#now() - this.#connection.at > POOLER_CONNECTION_TTL_MS) {
-      const adapter = this.#connect(this.#config, this.region);
+      // Connecting (DescribeCluster + token) may fail with a raw SDK or network error: name it, so a transient one is retried.
+      const adapter = this.#connect(this.#config, this.region).catch((error: unknown) => {
+        throw toFailoverError(error, `connect to pooler target ${this.target} (EKS cluster ${this.#config.eksCluster} in ${this.region})`);
+      });
       adapter.catch(() => (this.#connection = undefined));
       this.#connection = { adapter, at: this.#now() };
     }

@@ -3,17 +3,18 @@
  * Each takes the World (ports) and the state's JSON input and returns plain JSON with a decision.
  * Observe -> plan (pure, lib/core) -> apply (compare-and-set in adapters) -> verify (re-observe).
  */
-import { assessStability } from '../core/topology.ts';
+import { assessStability, tolerateUnavailable, withTolerance } from '../core/topology.ts';
 import { desiredPoolerEndpoints, planPooler } from '../core/plan.ts';
-import { planTraffic, regionHealth } from '../core/traffic-policy.ts';
+import { definitivelyFailedTargets, planTraffic, regionHealth } from '../core/traffic-policy.ts';
 import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError, TargetFailedError, TrafficPlanRefusedError } from '../core/errors.ts';
 import { MetricName, type MetricDatum } from '../core/metrics.ts';
 import { ReloadStrategy, Trigger } from '../core/constants.ts';
 import type { Endpoint } from '../core/endpoint.ts';
 import type { PoolerTargetConfig } from '../core/config.ts';
-import type { PoolerApplyResult, PoolerPlan, PoolerTargetAdapter, Topology, TrafficChange, TrafficPlan, TrafficTargetState } from '../core/types.ts';
+import type { PoolerApplyResult, PoolerPlan, PoolerTargetAdapter, Topology, TrafficChange, TrafficPlan } from '../core/types.ts';
 import type { World } from './world.ts';
+import { applyTraffic, readTraffic, trafficNote, type TrafficDegradation } from './traffic-read.ts';
 
 export interface ReconcileEventRef {
   readonly id?: string;
@@ -50,16 +51,21 @@ export interface ObserveResult {
 export async function observeTopologyStep(world: World, input: ObserveInput): Promise<ObserveResult> {
   assertOurCluster(world, input.globalClusterId);
   const startedAt = parseTimestamp(input.executionStartTime, 'executionStartTime');
-  const topology = await world.observeTopology();
-  const verdict = assessStability(topology);
+  const observed = await world.observeTopology();
   const elapsedSeconds = Math.max(0, Math.round((world.now() - startedAt) / 1000));
-  const { stableTimeoutSeconds, pollSeconds } = world.config.reconcile;
+  const { stableTimeoutSeconds, pollSeconds, unavailableGraceSeconds } = world.config.reconcile;
+  // A global cluster kept from `available` by a member that cannot answer is tolerated (bounded): see tolerateUnavailable.
+  const strict = assessStability(observed);
+  const tolerance = strict.stable ? undefined : tolerateUnavailable(observed, { elapsedSeconds, graceSeconds: unavailableGraceSeconds });
+  const topology = tolerance ? withTolerance(observed, tolerance) : observed;
+  const verdict = tolerance?.tolerate ? assessStability(topology) : strict;
   const timedOut = !verdict.stable && elapsedSeconds >= stableTimeoutSeconds;
+  const why = !tolerance?.applies ? verdict.reason : tolerance.waitingForGrace ? tolerance.reason : `${verdict.reason}; ${tolerance.reason}`;
   const decision = verdict.stable
-    ? decide('observe-topology', 'proceed', verdict.reason)
+    ? decide('observe-topology', tolerance?.tolerate ? 'proceed-tolerated' : 'proceed', verdict.reason)
     : timedOut
-      ? decide('observe-topology', 'give-up', `${verdict.reason}; still not stable after ${elapsedSeconds} s (limit ${stableTimeoutSeconds} s)`)
-      : decide('observe-topology', 'wait', `${verdict.reason}; checking again in ${pollSeconds} s`);
+      ? decide('observe-topology', 'give-up', `${why}; still not stable after ${elapsedSeconds} s (limit ${stableTimeoutSeconds} s)`)
+      : decide('observe-topology', 'wait', `${why}; checking again in ${pollSeconds} s`);
   return { stable: verdict.stable, timedOut, waitSeconds: pollSeconds, elapsedSeconds, topology, decision };
 }
 
@@ -163,10 +169,12 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
   }
   decisions.push(...poolers.map((item) => item.decision));
 
+  // Each traffic system is read on its own: one whose control plane is down is a decision, not an error.
+  const reading = await readTraffic(world);
+  decisions.push(...reading.decisions);
   let traffic: TrafficPlan | null = null;
   try {
-    const states = await observeTraffic(world);
-    traffic = planTraffic(input.topology, world.config, states, regionHealth(input.topology, world.config, []));
+    traffic = planTraffic(input.topology, world.config, reading.states, regionHealth(input.topology, world.config, []));
     decisions.push(traffic.decision);
   } catch (error) {
     // A refused plan is the safety rule working: say so (no changes); anything else is tried again later.
@@ -179,7 +187,8 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
   }
 
   const poolerChanges = poolers.reduce((sum, item) => sum + (item.plan && !item.verifyPods ? item.plan.changes.length : 1), 0);
-  const trafficChanges = traffic ? traffic.changes.length : world.trafficAdapters().length > 0 ? 1 : 0;
+  // One more per traffic system not read now: ShiftTraffic reads it again.
+  const trafficChanges = (traffic ? traffic.changes.length : reading.read && world.trafficAdapters().length > 0 ? 1 : 0) + reading.degraded.length;
   return { writerRegion: verdict.writer.region, poolers, traffic, changeCount: poolerChanges + trafficChanges, decisions };
 }
 
@@ -211,6 +220,8 @@ export type PoolerOutcome =
 export interface ShiftTrafficInput {
   readonly topology: Topology;
   readonly poolerResults: readonly PoolerOutcome[];
+  /** The Plan's work items (`$.plan.poolers`): which targets only had their pods checked (read-only). */
+  readonly poolers?: readonly Pick<PoolerWorkItem, 'target' | 'verifyPods'>[];
 }
 
 export interface ShiftTrafficResult {
@@ -218,40 +229,53 @@ export interface ShiftTrafficResult {
   readonly durationMs: number;
   readonly decision: Decision;
   readonly decisions: readonly Decision[];
+  /** Traffic systems whose control plane did not answer: their weights were not moved. */
+  readonly degraded?: readonly TrafficDegradation[];
 }
 
+/**
+ * Moves traffic per policy after the poolers converged (or some failed). Never blocks a failover: a
+ * traffic system that cannot be reached is a `degraded` decision plus a TrafficDegraded metric, and a
+ * refused plan changes nothing; neither fails the run. Health for drain-unhealthy comes from the
+ * database members and from targets that definitively failed while changing something.
+ */
 export async function shiftTrafficStep(world: World, input: ShiftTrafficInput): Promise<ShiftTrafficResult> {
   const started = world.now();
-  const failedTargets = input.poolerResults.filter((result) => result.failed).map((result) => result.target);
-  const states = await observeTraffic(world);
-  const health = regionHealth(input.topology, world.config, failedTargets);
+  const reading = await readTraffic(world);
+  if (!reading.read) {
+    const skipped = reading.decisions[0]!;
+    return { changes: [], durationMs: world.now() - started, decision: decide('shift-traffic', 'nothing-to-do', skipped.reason), decisions: [skipped] };
+  }
+  const readOnly = new Set((input.poolers ?? []).filter((item) => item.verifyPods === true).map((item) => item.target));
+  const failures = definitivelyFailedTargets(
+    input.poolerResults.map((result) => ({ target: result.target, readOnly: readOnly.has(result.target), failed: result.failed === true, ...(result.failed ? { error: result.error } : {}) })),
+  );
+  const health = regionHealth(input.topology, world.config, failures.targets);
+  const decisions: Decision[] = [...reading.decisions, ...failures.decisions];
+  const finish = async (changes: readonly TrafficChange[], degraded: readonly TrafficDegradation[], decision: Decision): Promise<ShiftTrafficResult> => {
+    const durationMs = world.now() - started;
+    const metrics: MetricDatum[] = [{ name: MetricName.TrafficDegraded, value: degraded.length }];
+    if (changes.length > 0) metrics.push({ name: MetricName.TrafficShiftTime, value: durationMs });
+    await world.emitMetrics(metrics);
+    const note = trafficNote(degraded);
+    const final = note && decision.decision !== 'refuse' ? decide('shift-traffic', changes.length > 0 ? 'partly-applied' : 'degraded', `${decision.reason}; ${note}`) : decision;
+    return { changes, durationMs, decision: final, decisions: [...decisions, final], ...(degraded.length > 0 ? { degraded } : {}) };
+  };
+
   let plan: TrafficPlan;
   try {
-    plan = planTraffic(input.topology, world.config, states, health);
+    plan = planTraffic(input.topology, world.config, reading.states, health);
   } catch (error) {
     // A refused plan is the safety rule working (e.g. it would drain every region): change nothing, say why.
     if (!(error instanceof TrafficPlanRefusedError)) throw error;
-    const refused = decide('shift-traffic', 'refuse', error.message);
-    return { changes: [], durationMs: world.now() - started, decision: refused, decisions: [refused] };
+    return finish([], reading.degraded, decide('shift-traffic', 'refuse', error.message));
   }
-  if (plan.changes.length === 0) {
-    return { changes: [], durationMs: world.now() - started, decision: plan.decision, decisions: [plan.decision] };
-  }
-  const decisions: Decision[] = [plan.decision];
-  for (const adapter of world.trafficAdapters()) {
-    const mine = plan.changes.filter((change) => change.kind === adapter.kind);
-    if (mine.length === 0) continue;
-    const applied = await adapter.apply(mine);
-    decisions.push(applied.decision);
-  }
-  const durationMs = world.now() - started;
-  await world.emitMetrics([{ name: MetricName.TrafficShiftTime, value: durationMs }]);
-  return {
-    changes: plan.changes,
-    durationMs,
-    decision: decide('shift-traffic', 'applied', `${plan.changes.length} weight change(s) applied in ${durationMs} ms`),
-    decisions,
-  };
+  decisions.push(plan.decision);
+  if (plan.changes.length === 0) return finish([], reading.degraded, decide('shift-traffic', 'nothing-to-do', plan.decision.reason));
+  const applied = await applyTraffic(world.trafficAdapters(), plan.changes);
+  decisions.push(...applied.decisions);
+  const degraded = [...reading.degraded, ...applied.degraded];
+  return finish(applied.applied, degraded, decide('shift-traffic', 'applied', `${applied.applied.length} weight change(s) applied in ${world.now() - started} ms`));
 }
 
 async function planOneTarget(adapter: PoolerTargetAdapter, targetConfig: PoolerTargetConfig, want: PoolerWorkItem['desired']): Promise<PoolerWorkItem> {
@@ -277,11 +301,6 @@ function findTargetConfig(world: World, target: string): PoolerTargetConfig {
     if (found) return found;
   }
   throw new InvalidInputError(`pooler target ${target} is not in the config`);
-}
-
-async function observeTraffic(world: World): Promise<TrafficTargetState[]> {
-  const observed = await Promise.all(world.trafficAdapters().map((adapter) => adapter.observe()));
-  return observed.flat();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -323,7 +342,13 @@ export interface RunSummary {
   readonly changesApplied: number;
   readonly targetsFailed: readonly string[];
   readonly targets: readonly TargetSummary[];
-  readonly traffic: { readonly changes: readonly TrafficChange[]; readonly durationMs?: number };
+  readonly traffic: {
+    readonly changes: readonly TrafficChange[];
+    readonly durationMs?: number;
+    /** Present when a traffic system did not answer: what was not moved and why (also in the notification). */
+    readonly note?: string;
+    readonly degraded?: readonly TrafficDegradation[];
+  };
   readonly durations: { readonly writerVerificationMs?: number; readonly trafficShiftMs?: number; readonly endToEndMs: number };
   readonly decisions: readonly Decision[];
   /** Present when outcome is targets-failed: the sentence the failed execution shows as its cause. */
@@ -340,6 +365,7 @@ export async function reportStep(world: World, { input: runInput, executionStart
   const targetsFailed = targets.filter((target) => target.outcome === 'failed').map((target) => target.target);
   const poolerChanges = results.reduce((sum, result) => sum + (!result.failed && result.changed ? changesOf(input.plan, result.target) : 0), 0);
   const trafficChanges = input.traffic?.changes.length ?? 0;
+  const trafficDegraded = input.traffic?.degraded ?? [];
   const changesApplied = dryRun ? 0 : poolerChanges + trafficChanges;
   const eventTime = input.input.event?.time ? Date.parse(input.input.event.time) : Number.NaN;
   const startedAt = Number.isFinite(eventTime) ? eventTime : parseTimestamp(input.executionStartTime, 'executionStartTime');
@@ -376,12 +402,17 @@ export async function reportStep(world: World, { input: runInput, executionStart
     changesApplied,
     targetsFailed,
     targets,
-    traffic: { changes: dryRun ? (input.plan?.traffic?.changes ?? []) : (input.traffic?.changes ?? []), durationMs: input.traffic?.durationMs },
+    traffic: {
+      changes: dryRun ? (input.plan?.traffic?.changes ?? []) : (input.traffic?.changes ?? []),
+      durationMs: input.traffic?.durationMs,
+      ...(trafficDegraded.length > 0 ? { note: trafficNote(trafficDegraded), degraded: trafficDegraded } : {}),
+    },
     durations: { writerVerificationMs: input.verification?.verificationMs, trafficShiftMs: input.traffic?.durationMs, endToEndMs },
     decisions,
     ...(targetsFailed.length > 0 ? { failureReason: outcomeReason(outcome, changesApplied, targetsFailed) } : {}),
   };
-  if (changesApplied > 0 || targetsFailed.length > 0) {
+  // A degraded traffic system is noted in every notification; it alone notifies runs not started by the schedule.
+  if (changesApplied > 0 || targetsFailed.length > 0 || (trafficDegraded.length > 0 && input.input.trigger !== Trigger.Schedule)) {
     const notified = await world.notify({ subject: `${outcome}: ${world.config.globalClusterId} in ${world.region}`, summary });
     decisions.push(notified);
   }

@@ -3,7 +3,7 @@
  * preflight -> optional pause of the write aliases -> SwitchoverGlobalCluster / FailoverGlobalCluster ->
  * bounded wait until the target is the writer -> reconcile -> resume. Every path out resumes the pools.
  */
-import { assessStability } from '../core/topology.ts';
+import { assessStability, tolerateUnavailable } from '../core/topology.ts';
 import { planTraffic, regionHealth } from '../core/traffic-policy.ts';
 import { runPreflight, type PreflightResult, type RpoLagReading } from '../core/preflight.ts';
 import { parseSwitchoverInput, type SwitchoverInput, type SwitchoverTarget } from '../core/switchover-input.ts';
@@ -11,6 +11,7 @@ import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError } from '../core/errors.ts';
 import type { Topology } from '../core/types.ts';
 import type { World } from './world.ts';
+import { readTraffic } from './traffic-read.ts';
 
 const STEP = 'switchover';
 /** After the RDS call, how long a topology without FailoverState may still show the old writer. */
@@ -40,7 +41,7 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
     failover ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => ({ available: false, reason: describeError(error) })) : undefined,
     failover && currentWriter ? world.switchover.probeRegion(currentWriter.region) : undefined,
     probePoolers(world),
-    checkTrafficAfterSwitch(world, topology, target),
+    checkTrafficAfterSwitch(world, topology, target, input.mode),
   ]);
 
   const result = runPreflight({ input, target, topology, stability, rpoLag, writerRegionReachable, poolers, traffic });
@@ -70,20 +71,29 @@ async function probePoolers(world: World): Promise<Decision[]> {
   );
 }
 
-/** The traffic policy must yield a valid plan for the topology after the switch. */
-async function checkTrafficAfterSwitch(world: World, topology: Topology, target: SwitchoverTarget): Promise<Decision> {
+/**
+ * The traffic policy should yield a valid plan for the topology after the switch. Traffic never blocks a
+ * failover: `policy: none` reads nothing, a traffic system that does not answer is `degraded` (its
+ * weights stay; see docs/outage.md), and in failover mode even a refused plan only degrades. A planned
+ * switchover whose policy would refuse the plan is refused (the config needs fixing, and there is time).
+ */
+async function checkTrafficAfterSwitch(world: World, topology: Topology, target: SwitchoverTarget, mode: SwitchoverInput['mode']): Promise<Decision> {
   const after: Topology = {
     ...topology,
     failoverState: undefined,
     status: 'available',
     members: topology.members.map((member) => ({ ...member, isWriter: member.dbClusterArn === target.dbClusterArn })),
   };
+  const reading = await readTraffic(world);
+  if (!reading.read) return decide('traffic', 'valid', reading.decisions[0]!.reason);
+  const unread = reading.degraded.length > 0 ? `; not read: ${reading.degraded.map((entry) => entry.reason).join('; ')} (weights stay as they are, the ${mode} goes on)` : '';
   try {
-    const states = (await Promise.all(world.trafficAdapters().map((adapter) => adapter.observe()))).flat();
-    const plan = planTraffic(after, world.config, states, regionHealth(after, world.config, []));
-    return decide('traffic', 'valid', `after the switch: ${plan.decision.reason}`);
+    const plan = planTraffic(after, world.config, reading.states, regionHealth(after, world.config, []));
+    return decide('traffic', unread ? 'degraded' : 'valid', `after the switch: ${plan.decision.reason}${unread}`);
   } catch (error) {
-    return decide('traffic', 'refuse', `the traffic policy has no valid plan after the switch: ${describeError(error)}`);
+    const why = `the traffic policy has no valid plan after the switch: ${describeError(error)}`;
+    if (mode === 'failover') return decide('traffic', 'degraded', `${why}; weights stay as they are, a failover is never blocked by traffic${unread}`);
+    return decide('traffic', 'refuse', why);
   }
 }
 
@@ -169,6 +179,13 @@ export async function checkSwitchStep(world: World, input: CheckSwitchInput): Pr
   const stability = assessStability(topology);
   if (target?.isWriter && stability.stable) {
     return result('done', 'proceed', `${input.preflight.target.region} is the writer after ${elapsedMs} ms`);
+  }
+  // The old primary's region may still be down: a member that cannot answer must not keep us waiting (bounded).
+  const tolerance = target?.isWriter && !stability.stable
+    ? tolerateUnavailable(topology, { elapsedSeconds: Math.floor(elapsedMs / 1000), graceSeconds: world.config.reconcile.unavailableGraceSeconds })
+    : undefined;
+  if (tolerance?.tolerate) {
+    return result('done', 'proceed-tolerated', `${input.preflight.target.region} is the writer after ${elapsedMs} ms; ${tolerance.reason}`);
   }
   if (elapsedMs > timeoutSeconds * 1000) {
     return result('timed-out', 'give-up', `the ${input.preflight.mode} did not finish within ${timeoutSeconds} s: ${stability.reason}`);

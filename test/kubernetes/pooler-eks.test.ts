@@ -3,7 +3,7 @@ import { EksPoolerTarget } from '../../lib/adapters/pooler-eks.ts';
 import { KubernetesClient } from '../../lib/adapters/kubernetes.ts';
 import type { PoolerTargetConfig } from '../../lib/core/config.ts';
 import { decide } from '../../lib/core/decision.ts';
-import { ConflictError, StaleChangeError, TargetFailedError } from '../../lib/core/errors.ts';
+import { ConflictError, ServiceUnavailableError, StaleChangeError, TargetFailedError } from '../../lib/core/errors.ts';
 import type { PoolerChange, PoolerPlan } from '../../lib/core/types.ts';
 import { FakePgBouncerPods } from '../support/fake-pgbouncer-pods.ts';
 import { FakeKubernetesServer } from '../support/kubernetes-server.ts';
@@ -49,6 +49,7 @@ afterAll(async () => {
 beforeEach(() => {
   server.requests.length = 0;
   server.concurrentWritesBeforePatch = 0;
+  server.execUpgradeStatus = null;
   pods?.cleanup();
   pods = new FakePgBouncerPods();
   server.execHandler = pods.exec;
@@ -217,8 +218,8 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     // Act
     const attempt = target.apply(plan([moveWriter]));
 
-    // Assess
-    await expect(attempt).rejects.toThrow(TargetFailedError);
+    // Assess: the DELETE answered 500, so trying the step again may restart the pod: transient, retried by the state machine
+    await expect(attempt).rejects.toThrow(ServiceUnavailableError);
     await expect(attempt).rejects.toThrow(/use2-pgbouncer: pod\(s\) neither switched nor restarted: pgbouncer-a \(live switch failed at reload; delete failed too/);
   });
 
@@ -280,6 +281,34 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(result.pods.map((pod) => pod.outcome)).toEqual(['unchanged', 'unchanged']);
     expect(server.requests.filter((request) => request.method === 'PATCH' || request.method === 'DELETE')).toEqual([]);
     for (const name of names) expect(pods.commands(name)).toEqual(['SHOW DATABASES']);
+  });
+
+  it('a pod check (verify-pods) that Kubernetes answers 503 is a transient ServiceUnavailableError, not TargetFailedError', async () => {
+    // Prepare: ConfigMap already right; every exec upgrade answers 503
+    const { target } = scenario({ configIni: ini(NEW_WRITER) });
+    server.execUpgradeStatus = '503 Service Unavailable';
+
+    // Act
+    const attempt = target.apply(plan([]));
+
+    // Assess: the state machine retries this name; nothing was patched or deleted
+    await expect(attempt).rejects.toThrow(ServiceUnavailableError);
+    await expect(attempt).rejects.toThrow(/could not read SHOW DATABASES: .*503/);
+    expect(server.requests.filter((request) => request.method === 'PATCH' || request.method === 'DELETE')).toEqual([]);
+  });
+
+  it('a pod that can be neither switched nor deleted because Kubernetes answers 5xx is transient', async () => {
+    // Prepare: exec 503, and DELETE of the pod 500
+    const { target, namespace } = scenario({ podNames: ['pgbouncer-a'] });
+    server.execUpgradeStatus = '503 Service Unavailable';
+    server.refuseDeleteOf.add(`${namespace}/pgbouncer-a`);
+
+    // Act
+    const attempt = target.apply(plan([moveWriter]));
+
+    // Assess
+    await expect(attempt).rejects.toThrow(ServiceUnavailableError);
+    await expect(attempt).rejects.toThrow(/pgbouncer-a \(live switch failed: .*delete failed too/);
   });
 
   it('switches a pod that lags behind an already-patched ConfigMap (a run that died mid-way)', async () => {
@@ -357,6 +386,7 @@ describe('EksPoolerTarget.pauseWrites / resumeWrites', () => {
     const attempt = target.pauseWrites();
 
     // Assess
+    await expect(attempt).rejects.toThrow(TargetFailedError); // PgBouncer refused: retrying the same will not help
     await expect(attempt).rejects.toThrow(/PAUSE appdb failed on pgbouncer-b \(pause\); resumed the others/);
     expect(pods.isPaused('pgbouncer-a', 'appdb')).toBe(false);
   });

@@ -65,6 +65,8 @@ export class FakeKubernetesServer {
   /** Pods (`namespace/name`) whose DELETE answers 500. */
   readonly refuseDeleteOf = new Set<string>();
   execHandler: ExecHandler = async () => ({ stdout: '', exitCode: 0 });
+  /** Answer every exec upgrade with this HTTP status line instead (e.g. `503 Service Unavailable`); null = behave. */
+  execUpgradeStatus: string | null = null;
 
   readonly #token: string;
   readonly #certificates: TestCertificates;
@@ -233,6 +235,7 @@ export class FakeKubernetesServer {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (recorded.authorization !== `Bearer ${this.#token}`) return refuse('401 Unauthorized');
+    if (this.execUpgradeStatus) return refuse(this.execUpgradeStatus);
     if (!exec || (recorded.method !== 'GET' && recorded.method !== 'POST')) return refuse('404 Not Found');
     const namespace = exec[1]!;
     const podName = exec[2]!;

@@ -33,6 +33,7 @@ import {
   trafficSection,
   USE2_ARN,
   USW2_ARN,
+  regionOfClient,
   ZONE,
 } from '../adapters/aws-fixtures.ts';
 import { MemoryPoolerTarget } from './memory-pooler.ts';
@@ -113,6 +114,11 @@ export class WorkflowHarness {
   readonly weights: Record<string, number> = { 'us-east-2': 100, 'us-west-2': 50 };
   readonly running: ExecutionListItem[] = [];
   rpoLagMs: number | undefined = 20;
+  /**
+   * Regions that are down: every RDS call sent there fails with a network error, and so does the Global
+   * Accelerator API when us-west-2 is listed and Route 53's control plane when us-east-1 is.
+   */
+  readonly deadRegions = new Set<string>();
   readonly poolers: MemoryPoolerTarget[];
   readonly world: World;
 
@@ -183,8 +189,17 @@ export class WorkflowHarness {
     });
   }
 
+  /** Throws the network error a client sees when `region` is down. */
+  async #reach(region: string | Promise<string>): Promise<void> {
+    const name = await region;
+    if (this.deadRegions.has(name)) {
+      throw Object.assign(new Error(`connect ETIMEDOUT 52.94.0.1:443 (${name} is down)`), { name: 'Error', code: 'ETIMEDOUT' });
+    }
+  }
+
   #fakeRds(): void {
-    this.rds.on(DescribeGlobalClustersCommand).callsFake(() => {
+    this.rds.on(DescribeGlobalClustersCommand).callsFake(async (_input: unknown, getClient: () => unknown) => {
+      await this.#reach(regionOfClient(getClient));
       const scripted = this.cluster.script.shift();
       const state = scripted ?? this.cluster;
       const response = describeGlobalClustersResponse({ writerArn: state.writerArn, status: state.status ?? 'available', ...(state.failoverState ? { failoverState: state.failoverState as FailoverState } : {}) });
@@ -194,15 +209,18 @@ export class WorkflowHarness {
       }
       return response;
     });
-    this.rds.on(DescribeDBClustersCommand).callsFake((input: { DBClusterIdentifier?: string }) => {
+    this.rds.on(DescribeDBClustersCommand).callsFake(async (input: { DBClusterIdentifier?: string }, getClient: () => unknown) => {
+      await this.#reach(regionOfClient(getClient));
       const arn = input.DBClusterIdentifier!;
       return describeDbClustersResponse(arn, this.cluster.memberStatus[arn] ?? 'available');
     });
-    this.rds.on(SwitchoverGlobalClusterCommand).callsFake((input: { TargetDbClusterIdentifier?: string }) => {
+    this.rds.on(SwitchoverGlobalClusterCommand).callsFake(async (input: { TargetDbClusterIdentifier?: string }, getClient: () => unknown) => {
+      await this.#reach(regionOfClient(getClient));
       this.cluster.onSwitch(input.TargetDbClusterIdentifier!);
       return { GlobalCluster: describeGlobalClustersResponse({ writerArn: this.cluster.writerArn }).GlobalClusters[0] };
     });
-    this.rds.on(FailoverGlobalClusterCommand).callsFake((input: { TargetDbClusterIdentifier?: string }) => {
+    this.rds.on(FailoverGlobalClusterCommand).callsFake(async (input: { TargetDbClusterIdentifier?: string }, getClient: () => unknown) => {
+      await this.#reach(regionOfClient(getClient));
       this.cluster.onSwitch(input.TargetDbClusterIdentifier!);
       return { GlobalCluster: describeGlobalClustersResponse({ writerArn: this.cluster.writerArn }).GlobalClusters[0] };
     });
@@ -210,7 +228,8 @@ export class WorkflowHarness {
 
   #fakeTraffic(): void {
     const groupRegion = (arn: string) => (arn === GA_USE2 ? 'us-east-2' : 'us-west-2');
-    this.ga.on(DescribeEndpointGroupCommand).callsFake((input: { EndpointGroupArn?: string }) => {
+    this.ga.on(DescribeEndpointGroupCommand).callsFake(async (input: { EndpointGroupArn?: string }) => {
+      await this.#reach('us-west-2');
       const arn = input.EndpointGroupArn!;
       return {
         EndpointGroup: {
@@ -233,7 +252,8 @@ export class WorkflowHarness {
         },
       };
     });
-    this.ga.on(UpdateEndpointGroupCommand).callsFake((input: { EndpointGroupArn?: string; TrafficDialPercentage?: number }) => {
+    this.ga.on(UpdateEndpointGroupCommand).callsFake(async (input: { EndpointGroupArn?: string; TrafficDialPercentage?: number }) => {
+      await this.#reach('us-west-2');
       this.dials[input.EndpointGroupArn!] = input.TrafficDialPercentage!;
       return { EndpointGroup: { EndpointGroupArn: input.EndpointGroupArn, TrafficDialPercentage: input.TrafficDialPercentage } };
     });
@@ -244,12 +264,12 @@ export class WorkflowHarness {
       Weight: this.weights[region],
       AliasTarget: { HostedZoneId: 'Z3AADJGX6KTTL2', DNSName: `app-${region}.elb.amazonaws.com.`, EvaluateTargetHealth: true },
     });
-    this.route53.on(ListResourceRecordSetsCommand).callsFake(() => ({
-      ResourceRecordSets: [recordSet('us-east-2'), recordSet('us-west-2')],
-      IsTruncated: false,
-      MaxItems: '100',
-    }));
-    this.route53.on(ChangeResourceRecordSetsCommand).callsFake((input: { ChangeBatch?: { Changes?: Change[] } }) => {
+    this.route53.on(ListResourceRecordSetsCommand).callsFake(async () => {
+      await this.#reach('us-east-1');
+      return { ResourceRecordSets: [recordSet('us-east-2'), recordSet('us-west-2')], IsTruncated: false, MaxItems: '100' };
+    });
+    this.route53.on(ChangeResourceRecordSetsCommand).callsFake(async (input: { ChangeBatch?: { Changes?: Change[] } }) => {
+      await this.#reach('us-east-1');
       for (const change of input.ChangeBatch?.Changes ?? []) {
         const set = change.ResourceRecordSet!;
         this.weights[set.SetIdentifier!] = set.Weight!;

@@ -72,7 +72,7 @@ describe('config/example.yml', () => {
     expect(config.globalClusterId).toBe('app-global');
     expect(Object.keys(config.regions)).toEqual(['us-east-2', 'us-west-2']);
     expect(regionConfig(config, 'us-west-2').poolers[0]).toMatchObject({ name: 'usw2-pgbouncer', key: 'pgbouncer.ini', adminContainer: 'pgbouncer-admin', liveSwitchTimeoutSeconds: 10 });
-    expect(config.reconcile).toEqual({ schedule: 'rate(5 minutes)', stableTimeoutSeconds: 900, pollSeconds: 15 });
+    expect(config.reconcile).toEqual({ schedule: 'rate(5 minutes)', stableTimeoutSeconds: 900, pollSeconds: 15, unavailableGraceSeconds: 120 });
   });
 
   it('survives the trip through FAILOVER_CONFIG unchanged', async () => {
