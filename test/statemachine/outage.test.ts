@@ -151,6 +151,8 @@ describe('a region dies: failover from the surviving stack without the dead regi
     Object.assign(harness.weights, { 'us-east-2': 50, 'us-west-2': 100 });
     harness.deadRegions.add('us-west-2');
     const dials = { ...harness.dials };
+    const notifications: Array<{ subject: string; summary: unknown }> = [];
+    Object.assign(harness, { world: { ...harness.world, notify: async (notification: { subject: string; summary: unknown }) => (notifications.push(notification), { step: 'notify', decision: 'published', reason: 'captured' }) } });
 
     // Act
     const result = await harness.run('reconcile', { trigger: 'event', globalClusterId: GLOBAL_CLUSTER_ID, event: { id: 'e-9', eventId: 'RDS-EVENT-0238', time: new Date().toISOString() } });
@@ -165,6 +167,8 @@ describe('a region dies: failover from the surviving stack without the dead regi
     expect(summary.traffic.note).toMatch(/^traffic was not moved on global-accelerator: /);
     expect(summary.decisions).toContainEqual(expect.objectContaining({ step: 'shift-traffic', decision: 'partly-applied' }));
     expect(harness.metrics).toContainEqual({ name: 'TrafficDegraded', value: 1 });
+    expect(notifications).toHaveLength(1); // the SNS summary carries the note
+    expect((notifications[0]!.summary as Summary).traffic.note).toMatch(/^traffic was not moved on global-accelerator: .*see docs\/outage\.md$/);
   });
 
   it('traffic policy none reads no traffic system at all, in preflight and in ShiftTraffic', async () => {
