@@ -81,10 +81,23 @@ const TLS_ERROR_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-/** A KubeConfig for one cluster: server + CA + bearer token, TLS verified. */
+/**
+ * The client library leaves `rejectUnauthorized` unset on its WebSocket (exec) path, so Node falls back to
+ * NODE_TLS_REJECT_UNAUTHORIZED, and `=0` there would silently turn verification off. This sets it to
+ * true explicitly, before the library builds its agent (so the agent carries it) and after (so the request does).
+ */
+class VerifiedKubeConfig extends KubeConfig {
+  override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
+    opts.rejectUnauthorized = true;
+    await super.applyToHTTPSOptions(opts);
+    opts.rejectUnauthorized = true;
+  }
+}
+
+/** A KubeConfig for one cluster: server + CA + bearer token, TLS verified whatever the environment says. */
 export function createKubeConfig(access: KubernetesAccess): KubeConfig {
   assertHttps(access.server);
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new VerifiedKubeConfig();
   kubeConfig.loadFromOptions({
     clusters: [{ name: 'target', server: access.server, caData: Buffer.from(access.certificateAuthority).toString('base64'), skipTLSVerify: false }],
     users: [{ name: 'aurora-failover', token: access.token }],

@@ -107,6 +107,25 @@ describe('KubernetesClient against a local HTTPS API server', () => {
     await expect(attempt).rejects.toThrow(/TLS verification .* failed/);
   });
 
+  it('keeps verifying TLS on exec (WebSocket) and on requests when NODE_TLS_REJECT_UNAUTHORIZED=0', async () => {
+    // Prepare: the variable that turns off default certificate checks in Node, and a pod the exec could reach
+    server.addPod('tls-env', { name: 'p', labels: {}, containers: ['pgbouncer-admin'] });
+    server.execHandler = async () => ({ stdout: 'reached the pod', exitCode: 0 });
+    const previous = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    try {
+      // Act + Assess
+      await expect(client(TOKEN, otherCa.caCert).execInPod('tls-env', 'p', 'pgbouncer-admin', ['true'])).rejects.toThrow(
+        /TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/,
+      );
+      await expect(client(TOKEN, otherCa.caCert).getConfigMap('tls-env', 'any')).rejects.toThrow(/TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/);
+      expect(server.requests).toHaveLength(0);
+    } finally {
+      if (previous === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = previous;
+    }
+  });
+
   it('restarts a workload by stamping kubectl.kubernetes.io/restartedAt with a merge patch', async () => {
     // Prepare
     server.addWorkload('pgbouncer', 'deployments', 'pgbouncer');
