@@ -77,6 +77,8 @@ export class FakePgBouncerPods {
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
       child.on('error', reject);
       child.on('close', (code) => resolve({ stdout, stderr, exitCode: code ?? 137 }));
+      // A command that exits without reading stdin closes the pipe (EPIPE): as in a real pod, that is not an error.
+      child.stdin.on('error', () => undefined);
       child.stdin.end(call.stdin);
     });
 

@@ -81,6 +81,8 @@ export class FakeKubernetesServer {
   concurrentWritesBeforePatch = 0;
   /** Answer every ConfigMap PATCH with this status instead (e.g. 429, 503); null = behave. */
   failConfigMapPatchWith: number | null = null;
+  /** Answer pod lists as if the selector were not there (a misbehaving proxy): the adapter must re-check labels. */
+  ignoreLabelSelector = false;
   /** Pods (`namespace/name`) whose DELETE answers 500. */
   readonly refuseDeleteOf = new Set<string>();
   execHandler: ExecHandler = async () => ({ stdout: '', exitCode: 0 });
@@ -264,7 +266,8 @@ export class FakeKubernetesServer {
     sendJson(response, 200, { kind: kind === 'deployments' ? 'Deployment' : 'StatefulSet', metadata: { name, namespace }, spec: { template: { metadata: { annotations } } } });
   }
 
-  #listPods(response: ServerResponse, namespace: string, selector: string): void {
+  #listPods(response: ServerResponse, namespace: string, requested: string): void {
+    const selector = this.ignoreLabelSelector ? '' : requested;
     // Equality-based terms as the API server reads them: `k=v`, `k==v`, and `k!=v` (also true when k is absent).
     const wanted = selector
       .split(',')
