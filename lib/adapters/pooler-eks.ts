@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EKSClient } from '@aws-sdk/client-eks';
-import { ReloadStrategy } from '../core/constants.ts';
+import { POOLER_NEEDS_OPERATOR, ReloadStrategy } from '../core/constants.ts';
 import type { PoolerTargetConfig } from '../core/config.ts';
 import { decide, type Decision } from '../core/decision.ts';
 import { formatEndpoint, sameEndpoint, type Endpoint } from '../core/endpoint.ts';
@@ -246,7 +246,7 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
     const changed = config.applied.length > 0 || outcomes.some((outcome) => outcome.outcome === 'switched' || outcome.outcome === 'restarted');
     if (needsOperator !== null) {
       const reason = `${prefix}; pod(s) ${failed.map((outcome) => outcome.pod).join(', ')} still route wrongly and restarting does not fix it: ${needsOperator}. No pod is restarted for this configmap text until an operator fixes the config (or removes the annotation ${NEEDS_OPERATOR_ANNOTATION})`;
-      return this.#result(started, changed, decide(this.#step, 'needs-operator', reason), outcomes);
+      return this.#result(started, changed, decide(this.#step, POOLER_NEEDS_OPERATOR, reason), outcomes);
     }
     if (marker !== null) await this.#clearNeedsOperatorMark();
     this.#throwIfAnyFailed(outcomes);
