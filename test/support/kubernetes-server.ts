@@ -37,6 +37,14 @@ export interface FakePod {
   deletionTimestamp?: string;
 }
 
+/** One rule of an RBAC Role, as in deploy/kubernetes/rbac.yaml. */
+export interface FakeRbacRule {
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly resourceNames?: readonly string[];
+  readonly verbs: readonly string[];
+}
+
 /** A PodDisruptionBudget reduced to what eviction checks: its selector (matchLabels) and minAvailable. */
 export interface FakeDisruptionBudget {
   readonly name: string;
@@ -83,6 +91,11 @@ export class FakeKubernetesServer {
   failConfigMapPatchWith: number | null = null;
   /** Answer pod lists as if the selector were not there (a misbehaving proxy): the adapter must re-check labels. */
   ignoreLabelSelector = false;
+  /**
+   * Set: the caller holds exactly these Role rules; a request no rule allows gets 403 Forbidden, as from the
+   * RBAC authorizer (WebSocket exec is authorized as `create` on pods/exec, as Kubernetes 1.31+ does).
+   */
+  rbacRules: readonly FakeRbacRule[] | null = null;
   /** Pods (`namespace/name`) whose DELETE answers 500. */
   readonly refuseDeleteOf = new Set<string>();
   execHandler: ExecHandler = async () => ({ stdout: '', exitCode: 0 });
@@ -176,6 +189,8 @@ export class FakeKubernetesServer {
   #handle(request: IncomingMessage, response: ServerResponse, body: string): void {
     const recorded = this.#record(request, body);
     if (recorded.authorization !== `Bearer ${this.#token}`) return sendStatus(response, 401, 'Unauthorized', 'Unauthorized');
+    const forbidden = this.#forbidden(recorded);
+    if (forbidden) return sendStatus(response, 403, 'Forbidden', forbidden);
     const configMap = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(recorded.path);
     const workload = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)\/([^/]+)$/.exec(recorded.path);
     const podList = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(recorded.path);
@@ -188,6 +203,33 @@ export class FakeKubernetesServer {
     if (pod && recorded.method === 'DELETE') return this.#deletePod(response, pod[1]!, pod[2]!);
     if (eviction && recorded.method === 'POST') return this.#evictPod(response, eviction[1]!, eviction[2]!, recorded);
     sendStatus(response, 404, 'NotFound', `the server could not find the requested resource (${recorded.method} ${recorded.path})`);
+  }
+
+  /** Why RBAC refuses this request (the API server's Forbidden message), or null when a rule allows it. */
+  #forbidden(recorded: RecordedRequest): string | null {
+    if (!this.rbacRules) return null;
+    const core = /^\/api\/v1\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+)(?:\/([^/]+))?)?$/.exec(recorded.path);
+    const apps = /^\/apis\/(apps)\/v1\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(recorded.path);
+    const [apiGroup, namespace, collection, name, subresource] = core
+      ? ['', core[1]!, core[2]!, core[3], core[4]]
+      : apps
+        ? ['apps', apps[2]!, apps[3]!, apps[4], undefined]
+        : ['?', '?', '?', undefined, undefined];
+    const resource = subresource ? `${collection}/${subresource}` : collection;
+    const verb =
+      subresource === 'exec' || subresource === 'eviction'
+        ? 'create'
+        : ({ GET: name ? 'get' : 'list', PATCH: 'patch', PUT: 'update', POST: 'create', DELETE: name ? 'delete' : 'deletecollection' } as Record<string, string>)[recorded.method] ?? '?';
+    const allowed = this.rbacRules.some(
+      (rule) =>
+        rule.apiGroups.includes(apiGroup) &&
+        rule.resources.includes(resource) &&
+        rule.verbs.includes(verb) &&
+        (!rule.resourceNames || (name !== undefined && rule.resourceNames.includes(name))),
+    );
+    if (allowed) return null;
+    const object = name ? `${collection} "${name}"` : collection;
+    return `${object} is forbidden: User "aurora-failover" cannot ${verb} resource "${resource}" in API group "${apiGroup}" in the namespace "${namespace}"`;
   }
 
   /** policy/v1 Eviction, as pkg/registry/core/pod/storage/eviction.go answers it (IfHealthyBudget policy). */
@@ -303,6 +345,7 @@ export class FakeKubernetesServer {
     };
     if (recorded.authorization !== `Bearer ${this.#token}`) return refuse('401 Unauthorized');
     if (!exec || (recorded.method !== 'GET' && recorded.method !== 'POST')) return refuse('404 Not Found');
+    if (this.#forbidden(recorded)) return refuse('403 Forbidden');
     const namespace = exec[1]!;
     const podName = exec[2]!;
     const container = recorded.query.get('container') ?? '';
