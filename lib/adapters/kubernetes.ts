@@ -185,7 +185,7 @@ export class KubernetesClient implements KubernetesApi {
     if (!Array.isArray(items)) throw new UpstreamError(`listing ${what} returned no items array`);
     return items.filter(isRunningPod).map((pod) => ({
       name: pod.metadata.name,
-      uid: pod.metadata.uid ?? '',
+      uid: pod.metadata.uid ?? `name:${pod.metadata.name}`,
       labels: { ...(pod.metadata.labels ?? {}) },
       containers: (pod.spec?.containers ?? []).map((container) => container.name),
       ready: (pod.status?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True'),

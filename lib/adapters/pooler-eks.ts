@@ -84,7 +84,9 @@ interface PatchedConfig {
 }
 
 /** One pod after the live pass: settled, or waiting for a restart (Ready pods only). */
-type PodPass = { readonly settled: PodOutcome } | { readonly restart: { readonly pod: PodSummary; readonly failure: string } };
+type PodPass =
+  | { readonly settled: PodOutcome; readonly heldByMark?: true }
+  | { readonly restart: { readonly pod: PodSummary; readonly failure: string } };
 
 interface RestartStep {
   readonly ok: boolean;
@@ -227,6 +229,7 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
     const seen = new Set<string>();
     const outcomes: PodOutcome[] = [];
     const laggards: Array<{ pod: PodSummary; failure: string }> = [];
+    let heldByMark = false;
     for (let pass = 1; pass <= 2; pass += 1) {
       const fresh = (await this.#targetPods()).filter((pod) => !seen.has(pod.uid));
       if (fresh.length === 0) break;
@@ -234,21 +237,23 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
       const switchFirst = pass === 1 && config.applied.length > 0 && marker === null;
       const results = await Promise.all(fresh.map((pod) => this.#convergePod(pod, ini, switchFirst, marker)));
       for (const result of results) {
-        if ('settled' in result) outcomes.push(result.settled);
-        else laggards.push(result.restart);
+        if ('settled' in result) {
+          outcomes.push(result.settled);
+          if (result.heldByMark) heldByMark = true;
+        } else laggards.push(result.restart);
       }
     }
     const restarts = await this.#restartOneByOne(started, laggards, ini, seen);
     outcomes.push(...restarts.outcomes);
 
     const failed = outcomes.filter((outcome) => outcome.outcome === 'failed');
-    const needsOperator = restarts.needsOperator ?? (marker !== null && failed.length > 0 ? marker : null);
+    const needsOperator = restarts.needsOperator ?? (heldByMark ? marker : null);
     const changed = config.applied.length > 0 || outcomes.some((outcome) => outcome.outcome === 'switched' || outcome.outcome === 'restarted');
     if (needsOperator !== null) {
       const reason = `${prefix}; pod(s) ${failed.map((outcome) => outcome.pod).join(', ')} still route wrongly and restarting does not fix it: ${needsOperator}. No pod is restarted for this configmap text until an operator fixes the config (or removes the annotation ${NEEDS_OPERATOR_ANNOTATION})`;
       return this.#result(started, changed, decide(this.#step, POOLER_NEEDS_OPERATOR, reason), outcomes);
     }
-    if (marker !== null) await this.#clearNeedsOperatorMark();
+    if (marker !== null && failed.length === 0) await this.#clearNeedsOperatorMark();
     this.#throwIfAnyFailed(outcomes);
     if (!changed) {
       const skipped = outcomes.filter((outcome) => outcome.outcome === 'skipped').map((outcome) => outcome.pod);
@@ -271,7 +276,7 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
       if ('error' in routes) return this.#notConverged(pod, `could not read SHOW DATABASES: ${routes.error}`, false);
       if (this.#routesMatch(routes, ini)) return { settled: { pod: pod.name, outcome: 'unchanged', reason: 'already routes as the configmap says' } };
       if (marker !== null) {
-        return { settled: { pod: pod.name, outcome: 'failed', reason: `routes ${this.#describeRoutes(routes)}; not switched or restarted: ${marker}` } };
+        return { settled: { pod: pod.name, outcome: 'failed', reason: `routes ${this.#describeRoutes(routes)}; not switched or restarted: ${marker}` }, heldByMark: true };
       }
     }
     const failure = await this.#liveSwitch(pod, ini);

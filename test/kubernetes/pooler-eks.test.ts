@@ -318,6 +318,22 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(server.requests.some((request) => request.method === 'DELETE')).toBe(false);
   });
 
+  it('lifts the needs-operator mark once every pod routes right (an operator fixed what the text includes)', async () => {
+    // Prepare: a first run marked the ConfigMap; then the operator fixed the include and restarted the pods by hand
+    const { target, namespace } = scenario({ replacementLoads: () => ini(OLD_WRITER) });
+    pods.inject('pgbouncer-a', 'fail', 'RELOAD');
+    pods.inject('pgbouncer-b', 'fail', 'RELOAD');
+    await target.apply(plan([moveWriter]));
+    for (const name of ['pgbouncer-a-r', 'pgbouncer-b']) pods.addPod(name, ini(NEW_WRITER));
+
+    // Act
+    const result = await target.apply(plan([]));
+
+    // Assess
+    expect(result.decision.decision).toBe('nothing-to-do');
+    expect(server.configMap(namespace, 'pgbouncer-config')!.annotations).toEqual({});
+  });
+
   it('never touches a selected pod that lacks the admin container, and fails the target naming it', async () => {
     // Prepare
     const { target, namespace } = scenario({ podNames: ['pgbouncer-a'] });
