@@ -110,7 +110,7 @@ export async function verifyWriterStep(world: World, input: VerifyInput): Promis
 
 export interface PlanInput {
   readonly topology: Topology;
-  /** The run's trigger (kept for the record: every run, whatever its trigger, verifies the pods of in-sync `live` targets). */
+  /** The run's trigger: every workflow run, whatever its trigger, verifies the pods of in-sync `live` targets; absent in a CLI preview. */
   readonly trigger?: Trigger;
 }
 
@@ -159,7 +159,8 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
     const desired = desiredFor(adapter.region);
     const want = { write: desired.write, read: desired.read };
     const item = await planOneTarget(adapter, targetConfig, want);
-    poolers.push(withPodCheck(item));
+    // A workflow run always names its trigger; a preview (`aurora-failover plan --live`) names none and only plans.
+    poolers.push(input.trigger === undefined ? item : withPodCheck(item));
   }
   decisions.push(...poolers.map((item) => item.decision));
 
