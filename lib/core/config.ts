@@ -2,6 +2,7 @@ import { describeIssues } from './validation.ts';
 import { z } from 'zod';
 import { InvalidConfigError } from './errors.ts';
 import { isSafeHost, isValidPort } from './endpoint.ts';
+import { labelSelectorProblem } from './label-selector.ts';
 import { ReloadStrategy, TrafficPolicy } from './constants.ts';
 
 /**
@@ -44,7 +45,14 @@ const poolerTargetSchema = z.strictObject({
     name: z.string().regex(K8S_SUBDOMAIN, 'must be a Kubernetes object name'),
   }),
   /** Label selector of the workload's pods, e.g. `app=pgbouncer`. */
-  podSelector: z.string().regex(LABEL_SELECTOR, 'must be a label selector like app=pgbouncer'),
+  podSelector: z
+    .string()
+    .regex(LABEL_SELECTOR, 'must be a label selector like app=pgbouncer')
+    .superRefine((selector, context) => {
+      // Exec and eviction go only to pods this selects: it must name the workload, not merely exclude others.
+      const problem = LABEL_SELECTOR.test(selector) ? labelSelectorProblem(selector) : null;
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    }),
   reloadStrategy: z.enum([ReloadStrategy.Live, ReloadStrategy.RolloutRestart]).default(ReloadStrategy.Live),
   aliases: z.strictObject({
     write: z.string().regex(PGBOUNCER_ALIAS, 'must be a PgBouncer database alias'),

@@ -23,6 +23,8 @@ export const MetricName = {
   TargetRepointTime: 'TargetRepointTime',
   /** Pooler targets that failed to converge in a run; dimension Target on the per-target datum. */
   TargetsFailed: 'TargetsFailed',
+  /** A pooler target whose pods a restart cannot fix (a fresh pod routes wrongly too); dimension Target. Alarm on > 0. */
+  PoolerNeedsOperator: 'PoolerNeedsOperator',
   /** Time to apply the traffic plan (incl. Route 53 INSYNC). */
   TrafficShiftTime: 'TrafficShiftTime',
   /**
@@ -53,6 +55,7 @@ export const METRIC_UNITS: Readonly<Record<MetricName, MetricUnitName>> = {
   WriterVerificationTime: 'Milliseconds',
   TargetRepointTime: 'Milliseconds',
   TargetsFailed: 'Count',
+  PoolerNeedsOperator: 'Count',
   TrafficShiftTime: 'Milliseconds',
   TrafficDegraded: 'Count',
   EndToEndTime: 'Milliseconds',

@@ -122,7 +122,8 @@ export interface RegionHealth {
 /** How one pod of a pooler target ended up after an apply. */
 export interface PodOutcome {
   readonly pod: string;
-  readonly outcome: 'switched' | 'restarted' | 'failed' | 'unchanged';
+  /** `skipped`: Running but not Ready (no Service traffic) and not yet right; never evicted, the next run checks it. */
+  readonly outcome: 'switched' | 'restarted' | 'failed' | 'unchanged' | 'skipped';
   readonly reason: string;
 }
 

@@ -9,7 +9,7 @@ import { definitivelyFailedTargets, planTraffic, regionHealth } from '../core/tr
 import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError, TargetFailedError, TrafficPlanRefusedError } from '../core/errors.ts';
 import { MetricName, type MetricDatum } from '../core/metrics.ts';
-import { ReloadStrategy, Trigger } from '../core/constants.ts';
+import { POOLER_NEEDS_OPERATOR, ReloadStrategy, Trigger } from '../core/constants.ts';
 import type { Endpoint } from '../core/endpoint.ts';
 import type { PoolerTargetConfig } from '../core/config.ts';
 import type { PoolerApplyResult, PoolerPlan, PoolerTargetAdapter, Topology, TrafficChange, TrafficPlan } from '../core/types.ts';
@@ -116,7 +116,7 @@ export async function verifyWriterStep(world: World, input: VerifyInput): Promis
 
 export interface PlanInput {
   readonly topology: Topology;
-  /** The run's trigger: scheduled runs also verify the pods of `live` targets whose ConfigMap is in sync. */
+  /** The run's trigger: every workflow run, whatever its trigger, verifies the pods of in-sync `live` targets; absent in a CLI preview. */
   readonly trigger?: Trigger;
 }
 
@@ -165,7 +165,8 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
     const desired = desiredFor(adapter.region);
     const want = { write: desired.write, read: desired.read };
     const item = await planOneTarget(adapter, targetConfig, want);
-    poolers.push(input.trigger === Trigger.Schedule ? withPodCheck(item) : item);
+    // A workflow run always names its trigger; a preview (`aurora-failover plan --live`) names none and only plans.
+    poolers.push(input.trigger === undefined ? item : withPodCheck(item));
   }
   decisions.push(...poolers.map((item) => item.decision));
 
@@ -202,6 +203,8 @@ export async function applyPoolerStep(world: World, item: PoolerWorkItem): Promi
   const plan = item.plan ?? planPooler(targetConfig, await adapter.observe(), item.desired);
   const result = await adapter.apply(plan);
   const metrics: MetricDatum[] = [{ name: MetricName.TargetRepointTime, value: result.durationMs, dimensions: { Target: item.target } }];
+  // The adapter found that restarting pods cannot fix this target (it stopped restarting): a human must look.
+  if (result.decision.decision === POOLER_NEEDS_OPERATOR) metrics.push({ name: MetricName.PoolerNeedsOperator, value: 1, dimensions: { Target: item.target } });
   await world.emitMetrics(metrics);
   if (result.pods.some((pod) => pod.outcome === 'failed')) {
     throw new TargetFailedError(`${item.target}: ${result.decision.reason}`);
@@ -288,10 +291,13 @@ async function planOneTarget(adapter: PoolerTargetAdapter, targetConfig: PoolerT
   }
 }
 
-/** A scheduled run applies an in-sync `live` target anyway: the adapter then only checks (and repairs) its pods. */
+/**
+ * Every run (event, manual, schedule) applies an in-sync `live` target anyway: the adapter then only checks
+ * (and repairs) its pods, e.g. pods that were not Ready or copied the ConfigMap just before the last patch.
+ */
 function withPodCheck(item: PoolerWorkItem): PoolerWorkItem {
   if (!item.plan || item.plan.changes.length > 0 || item.plan.reloadStrategy !== ReloadStrategy.Live) return item;
-  const decision = decide(item.decision.step, 'verify-pods', `${item.decision.reason}; this scheduled run checks that every pod routes as the ConfigMap says`);
+  const decision = decide(item.decision.step, 'verify-pods', `${item.decision.reason}; this run checks that every pod routes as the ConfigMap says`);
   return { ...item, verifyPods: true, decision };
 }
 

@@ -187,6 +187,11 @@ describe('an invalid config names the field', () => {
       mutate: (raw) => { firstPooler(raw).podSelector = 'app in (pgbouncer)'; },
       message: /regions\.us-east-2\.poolers\.0\.podSelector: must be a label selector/,
     },
+    {
+      kind: 'a pod selector made only of != terms (it also matches pods of other workloads)',
+      mutate: (raw) => { firstPooler(raw).podSelector = 'app!=web'; },
+      message: /regions\.us-east-2\.poolers\.0\.podSelector: .*has no key=value term/,
+    },
   ];
 
   it.each(cases)('$kind', ({ mutate, message }) => {
