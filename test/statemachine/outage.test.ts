@@ -136,6 +136,8 @@ describe('a region dies: failover from the surviving stack without the dead regi
     // traffic: nothing moved, and the report (and its notification) says so and why
     const reconcile = summary.reconcile!;
     expect(reconcile.decisions).toContainEqual(expect.objectContaining({ step: 'observe-topology', decision: 'proceed-tolerated' }));
+    // the write path does not wait on a traffic control plane: Plan leaves traffic to ShiftTraffic
+    expect(reconcile.decisions).toContainEqual(expect.objectContaining({ step: 'traffic', decision: 'after-poolers' }));
     expect(reconcile.traffic.changes).toEqual([]);
     expect(reconcile.traffic.note).toMatch(/^traffic was not moved on global-accelerator and route53: could not read global-accelerator weights: .*ETIMEDOUT/);
     expect(reconcile.decisions).toContainEqual(expect.objectContaining({ step: 'shift-traffic', decision: 'degraded' }));
