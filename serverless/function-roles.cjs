@@ -24,7 +24,8 @@ const GRANTS_BY_FUNCTION = {
   'report-failure': ['notify'],
   preflight: ['readTopology', 'readRpoLag', 'reachPoolers', 'readTraffic'],
   'pause-poolers': ['reachPoolers'],
-  'execute-switch': ['moveWriter'],
+  // A repeated ExecuteSwitch reads FailoverState after a state fault (lib/adapters/rds.ts alreadyMoving).
+  'execute-switch': ['moveWriter', 'readGlobalCluster'],
   'check-switch': ['readTopology'],
   'resume-early': ['reachPoolers'],
   'summarize-switchover': [],
@@ -55,6 +56,7 @@ function grantStatements(scope) {
       ...describeMembers,
     ],
     readMemberClusters: describeMembers,
+    readGlobalCluster: statement('DescribeGlobalCluster', ['rds:DescribeGlobalClusters'], [scope.globalClusterArn]),
     moveWriter: statement(
       'MoveGlobalWriter',
       ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster'],

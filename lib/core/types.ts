@@ -88,6 +88,11 @@ export interface TrafficTargetState {
   readonly resource: string;
   /** GA traffic dial percent (0..100) or Route 53 weight (0..255). */
   readonly weight: number;
+  /**
+   * Route 53 only: true when the record has neither a HealthCheckId nor an alias target with
+   * EvaluateTargetHealth, so nothing in the data plane stops answering it when its region dies.
+   */
+  readonly withoutHealthCheck?: true;
 }
 
 export interface TrafficChange {

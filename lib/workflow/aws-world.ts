@@ -5,7 +5,7 @@
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { AwsClients } from '../adapters/aws-clients.ts';
 import { loadConfigFromEnv } from '../adapters/config-file.ts';
-import { describeGlobalCluster, describeMemberEndpoints, failoverGlobalCluster, switchoverGlobalCluster } from '../adapters/rds.ts';
+import { describeGlobalCluster, describeMemberEndpoints, failoverGlobalCluster, parseDbClusterArn, switchoverGlobalCluster } from '../adapters/rds.ts';
 import { readRpoLagMs } from '../adapters/cloudwatch.ts';
 import { GlobalAcceleratorTrafficAdapter } from '../adapters/global-accelerator.ts';
 import { Route53TrafficAdapter } from '../adapters/route53.ts';
@@ -61,9 +61,29 @@ export function createAwsWorld(options: AwsWorldOptions): World {
 
   const observeTopology = async (): Promise<Topology> => {
     const globalCluster = await describeGlobalCluster(clients, region, config.globalClusterId);
-    const memberArns = (globalCluster.GlobalClusterMembers ?? []).flatMap((member) => (member.DBClusterArn ? [member.DBClusterArn] : []));
-    const { endpoints, unreachable } = await describeMemberEndpoints(clients, memberArns);
-    return buildTopology(globalCluster, endpoints, new Date(now()).toISOString(), endpointPinsFromConfig(config), unreachable);
+    const members = globalCluster.GlobalClusterMembers ?? [];
+    // The writer's and this region's own member are what this stack routes by: wait for them. Another
+    // region's member only adds evidence (a dead region answers late or never): it gets a short grace.
+    const essential = members.filter((member) => member.DBClusterArn && (member.IsWriter === true || regionOf(member.DBClusterArn) === region));
+    const others = members.filter((member) => member.DBClusterArn && !essential.includes(member));
+    const arns = (list: typeof members) => list.map((member) => member.DBClusterArn!);
+    const othersRead = describeMemberEndpoints(clients, arns(others));
+    const mine = await describeMemberEndpoints(clients, arns(essential));
+    const theirs = await withinGrace(othersRead, OTHER_MEMBERS_GRACE_MS, () => ({
+      endpoints: {},
+      unreachable: others.map((member) => ({
+        dbClusterArn: member.DBClusterArn!,
+        region: regionOf(member.DBClusterArn!),
+        reason: `DescribeDBClusters in ${regionOf(member.DBClusterArn!)} did not answer within ${OTHER_MEMBERS_GRACE_MS} ms of the writer's and this region's members`,
+      })),
+    }));
+    return buildTopology(
+      globalCluster,
+      { ...theirs.endpoints, ...mine.endpoints },
+      new Date(now()).toISOString(),
+      endpointPinsFromConfig(config),
+      [...mine.unreachable, ...theirs.unreachable],
+    );
   };
 
   return {
@@ -106,6 +126,26 @@ export function createAwsWorld(options: AwsWorldOptions): World {
     },
     runs: { listRunning: () => listRunningExecutions(clients, region, options.stateMachineArns), switchoverStateMachineArn: options.switchoverStateMachineArn },
   };
+}
+
+/** How long members of other regions (neither the writer nor this region's) may take after the essential ones. */
+const OTHER_MEMBERS_GRACE_MS = 1_000;
+
+function regionOf(arn: string): string {
+  return parseDbClusterArn(arn).region;
+}
+
+/** `work`'s result, or `fallback()` when it has not settled `graceMs` after this call (the work goes on unobserved). */
+async function withinGrace<T>(work: Promise<T>, graceMs: number, fallback: () => T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback()), graceMs);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 type ConnectPooler = (target: PoolerTargetConfig, region: string) => Promise<PoolerTargetAdapter>;

@@ -9,7 +9,7 @@ import { definitivelyFailedTargets, planTraffic, regionHealth } from '../core/tr
 import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError, TargetFailedError, TrafficPlanRefusedError } from '../core/errors.ts';
 import { MetricName, type MetricDatum } from '../core/metrics.ts';
-import { POOLER_NEEDS_OPERATOR, ReloadStrategy, Trigger } from '../core/constants.ts';
+import { POOLER_NEEDS_OPERATOR, ReloadStrategy, TrafficPolicy, Trigger } from '../core/constants.ts';
 import type { Endpoint } from '../core/endpoint.ts';
 import type { PoolerTargetConfig } from '../core/config.ts';
 import type { PoolerApplyResult, PoolerPlan, PoolerTargetAdapter, Topology, TrafficChange, TrafficPlan } from '../core/types.ts';
@@ -118,6 +118,13 @@ export interface PlanInput {
   readonly topology: Topology;
   /** The run's trigger: every workflow run, whatever its trigger, verifies the pods of in-sync `live` targets; absent in a CLI preview. */
   readonly trigger?: Trigger;
+  /**
+   * The execution's input (`$$.Execution.Input`). When given and not a dry run, traffic is not read here
+   * if the poolers have work: ShiftTraffic reads it after them, so the write path never waits on a traffic
+   * control plane (GA in us-west-2, Route 53 in us-east-1) that may be down. Without it (the plan CLI),
+   * traffic is always read and planned here.
+   */
+  readonly execution?: { readonly dryRun?: boolean };
 }
 
 /** One Map item: a target, where its aliases must point, and the plan made when it was observed. */
@@ -169,7 +176,12 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
     poolers.push(input.trigger === undefined ? item : withPodCheck(item));
   }
   decisions.push(...poolers.map((item) => item.decision));
+  const poolerChanges = poolers.reduce((sum, item) => sum + (item.plan && !item.verifyPods ? item.plan.changes.length : 1), 0);
 
+  if (input.execution && input.execution.dryRun !== true && poolerChanges > 0 && world.config.traffic.policy !== TrafficPolicy.None) {
+    decisions.push(decide('traffic', 'after-poolers', `${poolerChanges} pooler change(s) or check(s) go first; ShiftTraffic reads and plans traffic after them`));
+    return { writerRegion: verdict.writer.region, poolers, traffic: null, changeCount: poolerChanges, decisions };
+  }
   // Each traffic system is read on its own: one whose control plane is down is a decision, not an error.
   const reading = await readTraffic(world);
   decisions.push(...reading.decisions);
@@ -187,7 +199,6 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
     }
   }
 
-  const poolerChanges = poolers.reduce((sum, item) => sum + (item.plan && !item.verifyPods ? item.plan.changes.length : 1), 0);
   // One more per traffic system not read now: ShiftTraffic reads it again.
   const trafficChanges = (traffic ? traffic.changes.length : reading.read && world.trafficAdapters().length > 0 ? 1 : 0) + reading.degraded.length;
   return { writerRegion: verdict.writer.region, poolers, traffic, changeCount: poolerChanges + trafficChanges, decisions };

@@ -24,7 +24,10 @@ export interface TrafficReading {
   readonly states: readonly TrafficTargetState[];
   /** Traffic systems that did not answer. */
   readonly degraded: readonly TrafficDegradation[];
-  /** One decision per system not read (`not-read`, `degraded`); none when every system answered. */
+  /**
+   * One decision per system not read (`not-read`, `degraded`), and `no-data-plane-failover` naming Route 53
+   * records without a health check; none when every system answered and every record is health-checked.
+   */
   readonly decisions: readonly Decision[];
 }
 
@@ -51,7 +54,17 @@ export async function readTraffic(world: Pick<World, 'config' | 'trafficAdapters
     if (outcome.status === 'fulfilled') states.push(...outcome.value);
     else degraded.push({ kind: adapter.kind, reason: `could not read ${adapter.kind} weights: ${describeError(outcome.reason)}` });
   });
-  return { read: true, states, degraded, decisions: degraded.map(degradedDecision) };
+  const unchecked = states.filter((state) => state.withoutHealthCheck);
+  const warnings = unchecked.length === 0
+    ? []
+    : [
+        decide(
+          STEP,
+          'no-data-plane-failover',
+          `route53 record(s) ${unchecked.map((state) => `${state.resource} (${state.region})`).join(', ')} have no health check (HealthCheckId or alias EvaluateTargetHealth): if that region dies, DNS keeps answering it and only the Route 53 control plane (us-east-1) could change it; see docs/outage.md`,
+        ),
+      ];
+  return { read: true, states, degraded, decisions: [...degraded.map(degradedDecision), ...warnings] };
 }
 
 export interface TrafficApplyOutcome {

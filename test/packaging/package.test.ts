@@ -73,7 +73,7 @@ const EXPECTED_WORKFLOW_ACTIONS: Record<string, string[]> = {
     'route53:ListResourceRecordSets',
   ],
   PausePoolersRole: ['eks:DescribeCluster'],
-  ExecuteSwitchRole: ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster'],
+  ExecuteSwitchRole: ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster', 'rds:DescribeGlobalClusters'],
   CheckSwitchRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters'],
   ResumeEarlyRole: ['eks:DescribeCluster'],
   SummarizeSwitchoverRole: [],

@@ -6,12 +6,12 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UpdateEndpointGroupCommand } from '@aws-sdk/client-global-accelerator';
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { FailoverGlobalClusterCommand, InvalidGlobalClusterStateFault } from '@aws-sdk/client-rds';
+import { DescribeDBClustersCommand, FailoverGlobalClusterCommand, InvalidGlobalClusterStateFault } from '@aws-sdk/client-rds';
 import { parseConfig } from '../../lib/core/config.ts';
 import { ServiceUnavailableError, TargetFailedError } from '../../lib/core/errors.ts';
 import type { LocalExecutionResult } from '../../lib/workflow/local-execution.ts';
 import { GLOBAL_CLUSTER_ID, harnessConfig, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
-import { regionsOf, sdkError } from '../adapters/aws-fixtures.ts';
+import { describeDbClustersResponse, regionOfClient, regionsOf, sdkError } from '../adapters/aws-fixtures.ts';
 
 interface Decision {
   step: string;
@@ -136,6 +136,8 @@ describe('a region dies: failover from the surviving stack without the dead regi
     // traffic: nothing moved, and the report (and its notification) says so and why
     const reconcile = summary.reconcile!;
     expect(reconcile.decisions).toContainEqual(expect.objectContaining({ step: 'observe-topology', decision: 'proceed-tolerated' }));
+    // the write path does not wait on a traffic control plane: Plan leaves traffic to ShiftTraffic
+    expect(reconcile.decisions).toContainEqual(expect.objectContaining({ step: 'traffic', decision: 'after-poolers' }));
     expect(reconcile.traffic.changes).toEqual([]);
     expect(reconcile.traffic.note).toMatch(/^traffic was not moved on global-accelerator and route53: could not read global-accelerator weights: .*ETIMEDOUT/);
     expect(reconcile.decisions).toContainEqual(expect.objectContaining({ step: 'shift-traffic', decision: 'degraded' }));
@@ -265,5 +267,28 @@ describe('stability when the global cluster does not report available', () => {
     expect(result.error).toBe('TopologyUnstableError');
     expect(result.cause).toMatch(/app-usw2 in us-west-2 has no writer endpoint.*limit 900 s/);
     expect(harness.poolers.every((pooler) => pooler.calls.every((call) => call !== 'apply'))).toBe(true);
+  });
+});
+
+describe('observing the topology while a region hangs', () => {
+  let harness: WorkflowHarness;
+  afterEach(() => harness.restore());
+
+  it('does not wait for a member of another region that never answers: it is marked unanswered after a short grace', async () => {
+    // Prepare: writer us-east-2 (this stack's region); DescribeDBClusters in us-west-2 never returns
+    harness = new WorkflowHarness();
+    harness.rds.on(DescribeDBClustersCommand).callsFake(async (input: { DBClusterIdentifier?: string }, getClient: () => unknown) => {
+      if ((await regionOfClient(getClient)) === 'us-west-2') return new Promise(() => {});
+      return describeDbClustersResponse(input.DBClusterIdentifier!);
+    });
+
+    // Act
+    const topology = await harness.world.observeTopology();
+
+    // Assess
+    const west = topology.members.find((member) => member.region === 'us-west-2')!;
+    expect(west.unanswered).toBe('DescribeDBClusters in us-west-2 did not answer within 1000 ms of the writer\'s and this region\'s members');
+    expect(west.readerEndpoint).toBeUndefined();
+    expect(topology.members.find((member) => member.region === 'us-east-2')).toMatchObject({ isWriter: true, writerEndpoint: { host: USE2_WRITER_HOST, port: 5432 } });
   });
 });

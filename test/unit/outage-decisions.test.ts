@@ -166,6 +166,28 @@ describe('readTraffic and applyTraffic', () => {
     expect(reading.decisions).toEqual([expect.objectContaining({ step: 'traffic', decision: 'degraded' })]);
   });
 
+  it('names Route 53 records without a health check: their region has no data-plane failover', async () => {
+    const unchecked: TrafficAdapter = {
+      kind: 'route53',
+      observe: async () => [
+        { kind: 'route53', region: 'us-east-2', resource: 'Z/app/A/us-east-2', weight: 100 },
+        { kind: 'route53', region: 'us-west-2', resource: 'Z/app/A/us-west-2', weight: 50, withoutHealthCheck: true },
+      ],
+      apply: async () => ({ decision: decide('traffic:route53', 'applied', 'unused'), durationMs: 0 }),
+    };
+
+    const reading = await readTraffic({ config: config('follow-writer'), trafficAdapters: () => [unchecked] });
+
+    expect(reading.degraded).toEqual([]);
+    expect(reading.decisions).toEqual([
+      decide(
+        'traffic',
+        'no-data-plane-failover',
+        'route53 record(s) Z/app/A/us-west-2 (us-west-2) have no health check (HealthCheckId or alias EvaluateTargetHealth): if that region dies, DNS keeps answering it and only the Route 53 control plane (us-east-1) could change it; see docs/outage.md',
+      ),
+    ]);
+  });
+
   it('applies each system on its own: a transient failure degrades it, a fatal one is thrown after the others applied', async () => {
     const changes: TrafficChange[] = [
       { kind: 'global-accelerator', region: 'us-east-2', resource: 'ga/use2', from: 50, to: 100 },
