@@ -23,7 +23,10 @@ import { LocalPgBouncer } from '../local/pgbouncer.ts';
 import { nowMs } from '../local/clock.ts';
 import { sleep } from '../local/postgres.ts';
 import type { StepLogger } from '../workflow/step-handler.ts';
-import type { World } from '../workflow/world.ts';
+import type { PeerPorts, PrepareResult, World } from '../workflow/world.ts';
+import { createPrepareForSwitchHandler } from '../../functions/prepare-for-switch.ts';
+import type { PeerProbe } from '../core/peers.ts';
+import { describeError, InvalidInputError } from '../core/errors.ts';
 import { drillClusterArn, drillConfig, drillPoolerName, DRILL_GLOBAL_CLUSTER_ID, DRILL_REGIONS, rdsEventEnvelope, READ_ALIAS, WRITE_ALIAS } from './drill-config.ts';
 import { LocalAuroraGlobalCluster, type LocalMember, type WriterMove } from './local-aurora.ts';
 import { LocalStepFunctions } from './local-step-functions.ts';
@@ -279,16 +282,43 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   const telemetry = createTelemetry();
   const stacks: Record<string, RegionStack> = {};
+  // Each stack's prepare-for-switch function; a peer reaches it only as a deployed stack would (a JSON call).
+  const prepareHandlers: Record<string, (payload: unknown) => Promise<unknown>> = {};
+  const peers = (region: string) => localPeers(region, prepareHandlers, config.globalClusterId);
   for (const region of DRILL_REGIONS) {
     const own = targets.filter((target) => target.region === region);
     // Its own run registry (the run lock sees only this region's executions) and only its own poolers.
-    const world = createLocalWorld({ config, region, cluster, poolers: own, traffic, runs: stepFunctions.registry(region), metrics });
-    const handler = createOnRdsEventHandler({ config, stateMachineArn: `reconcile-${region}`, startExecution: stepFunctions.starter(world), telemetry });
+    const world = createLocalWorld({ config, region, cluster, poolers: own, traffic, runs: stepFunctions.registry(region), metrics, peers: peers(region) });
+    const startExecution = stepFunctions.starter(world);
+    const handler = createOnRdsEventHandler({ config, stateMachineArn: `reconcile-${region}`, startExecution, telemetry });
     const intake = (event: unknown) => handler(event, lambdaContext(`intake-${region}`));
     intakes[region] = intake;
+    prepareHandlers[region] = createPrepareForSwitchHandler({ world: async () => world, startExecution, reconcileStateMachineArn: `reconcile-${region}`, logger });
     stacks[region] = { region, world, targets: own, intake };
   }
   return { env, cluster, bouncers, targets, stepFunctions, stacks, metrics };
+}
+
+/**
+ * The peer port of one region's stack in the drill: a synchronous call of the peer's prepare-for-switch
+ * handler with a JSON payload, as the cross-region Lambda Invoke does in AWS.
+ */
+function localPeers(ownRegion: string, handlers: Readonly<Record<string, (payload: unknown) => Promise<unknown>>>, globalClusterId: string): PeerPorts {
+  const call = async (region: string, payload: unknown): Promise<unknown> => {
+    const handler = handlers[region];
+    if (!handler || region === ownRegion) throw new InvalidInputError(`no stack of this service in ${region}`);
+    return JSON.parse(JSON.stringify(await handler(JSON.parse(JSON.stringify(payload))))) as unknown;
+  };
+  return {
+    probe: async (region) => {
+      try {
+        return (await call(region, { action: 'probe', globalClusterId })) as PeerProbe;
+      } catch (error) {
+        return { region, reachable: false, reason: describeError(error) };
+      }
+    },
+    prepare: async (region, request) => (await call(region, { action: 'prepare', request })) as PrepareResult,
+  };
 }
 
 /** When each switch may start, relative to the load's start. */
