@@ -11,7 +11,7 @@
  * The role of function `<key>` is `<PascalKey>Role`; serverless.yml names it in the function's `role:`.
  */
 
-/** What each step of lib/workflow/{reconcile,switchover,run-lock-step}.ts calls, by function key. */
+/** What each step of lib/workflow/{reconcile,switchover,run-lock-step,coordination}.ts calls, by function key. */
 const GRANTS_BY_FUNCTION = {
   'acquire-run-lock': ['listRunningExecutions'],
   'observe-topology': ['readTopology'],
@@ -22,12 +22,17 @@ const GRANTS_BY_FUNCTION = {
   report: ['notify'],
   'resume-poolers': ['reachPoolers'],
   'report-failure': ['notify'],
-  preflight: ['readTopology', 'readRpoLag', 'reachPoolers', 'readTraffic'],
+  preflight: ['readTopology', 'readRpoLag', 'reachPoolers', 'readTraffic', 'invokePeers'],
   'pause-poolers': ['reachPoolers'],
   'execute-switch': ['moveWriter'],
   'check-switch': ['readTopology'],
   'resume-early': ['reachPoolers'],
   'summarize-switchover': [],
+  // Cross-region coordination (docs/coordination.md).
+  'prepare-peers': ['invokePeers'],
+  'check-follow': ['readTopology'],
+  // Not a workflow task: invoked by the peer regions' prepare-peers and preflight.
+  'prepare-for-switch': ['reachPoolers', 'readTopology', 'startFollowRun'],
 };
 
 function pascalCase(key) {
@@ -75,6 +80,13 @@ function grantStatements(scope) {
     // GetMetricData supports no resource-level permissions.
     readRpoLag: statement('ReadRpoLag', ['cloudwatch:GetMetricData'], ['*']),
     notify: statement('PublishRunReports', ['sns:Publish'], scope.snsTopicArn ? [scope.snsTopicArn] : []),
+    // Only the peer stacks' prepare-for-switch functions, named by the stack naming convention, in their regions.
+    invokePeers: statement(
+      'InvokePeerPrepareForSwitch',
+      ['lambda:InvokeFunction'],
+      scope.peerRegions.map((peer) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:lambda:${peer}:\${AWS::AccountId}:function:${scope.prefix}-prepare-for-switch` })),
+    ),
+    startFollowRun: statement('StartFollowRun', ['states:StartExecution'], [stateMachineArn('reconcile')]),
   };
 }
 
@@ -101,7 +113,7 @@ function roleOf(functionKey, grants, scope) {
 }
 
 module.exports = async ({ resolveVariable }) => {
-  const [service, stage, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn] = await Promise.all([
+  const [service, stage, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, peerRegions] = await Promise.all([
     resolveVariable('self:service'),
     resolveVariable('sls:stage'),
     resolveVariable('failover:globalClusterArn'),
@@ -110,8 +122,9 @@ module.exports = async ({ resolveVariable }) => {
     resolveVariable('failover:endpointGroupArns'),
     resolveVariable('failover:hostedZoneArns'),
     resolveVariable('failover:snsTopicArn'),
+    resolveVariable('failover:peerRegions'),
   ]);
-  const scope = { prefix: `${service}-${stage}`, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn };
+  const scope = { prefix: `${service}-${stage}`, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, peerRegions };
   const grants = grantStatements(scope);
   const Resources = {};
   for (const [functionKey, names] of Object.entries(GRANTS_BY_FUNCTION)) {

@@ -13,13 +13,14 @@ import { publishSummary } from '../adapters/notify.ts';
 import { listRunningExecutions } from '../adapters/lock.ts';
 import { connectEksPoolerTarget } from '../adapters/pooler-eks.ts';
 import { emitMetrics, type Telemetry } from '../adapters/telemetry.ts';
+import { createLambdaPeers } from '../adapters/lambda-peers.ts';
 import type { AwsCredentialsSource } from '../adapters/eks-token.ts';
 import { buildTopology, endpointPinsFromConfig } from '../core/topology.ts';
 import { regionConfig, type Config, type PoolerTargetConfig } from '../core/config.ts';
 import { decide } from '../core/decision.ts';
 import { describeError, InvalidConfigError } from '../core/errors.ts';
 import type { PoolerPlan, PoolerTargetAdapter, Topology, TopologyMember, TrafficAdapter } from '../core/types.ts';
-import type { World, WriterCheck } from './world.ts';
+import type { PeerPorts, World, WriterCheck } from './world.ts';
 
 export interface AwsWorldOptions {
   readonly config: Config;
@@ -31,6 +32,8 @@ export interface AwsWorldOptions {
   /** ARNs of this stack's state machines, for the run lock. */
   readonly stateMachineArns: readonly string[];
   readonly now?: () => number;
+  /** The peer stacks (docs/coordination.md); absent in functions that never call them. */
+  readonly peers?: PeerPorts;
 }
 
 /** The Lambda's World, from the environment the stack sets. */
@@ -38,7 +41,11 @@ export async function awsWorld(telemetry?: Telemetry): Promise<World> {
   const region = process.env.AWS_REGION;
   if (!region) throw new InvalidConfigError('AWS_REGION is not set');
   const stateMachineArns = [process.env.RECONCILE_STATE_MACHINE_ARN, process.env.SWITCHOVER_STATE_MACHINE_ARN].filter((arn): arn is string => Boolean(arn));
-  return createAwsWorld({ config: loadConfigFromEnv(), region, clients: new AwsClients(), telemetry, stateMachineArns });
+  const config = loadConfigFromEnv();
+  // Set (serverless.yml) on the functions that call peer stacks: the same name in every region.
+  const peerFunctionName = process.env.PEER_FUNCTION_NAME;
+  const peers = peerFunctionName ? createLambdaPeers({ functionName: peerFunctionName, globalClusterId: config.globalClusterId }) : undefined;
+  return createAwsWorld({ config, region, clients: new AwsClients(), telemetry, stateMachineArns, ...(peers ? { peers } : {}) });
 }
 
 export function createAwsWorld(options: AwsWorldOptions): World {
@@ -101,6 +108,7 @@ export function createAwsWorld(options: AwsWorldOptions): World {
           : failoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.target.region }),
     },
     runs: { listRunning: () => listRunningExecutions(clients, region, options.stateMachineArns) },
+    ...(options.peers ? { peers: options.peers } : {}),
   };
 }
 
