@@ -157,7 +157,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResults> {
       readEveryWrites: 5,
       // Session pooling pins a client to its server connection: like application pools, drop it on 25006.
       ...(options.poolMode === 'session' ? { reconnectOnSqlstates: ['25006'] } : {}),
-      statementTimeoutMs: 15_000,
+      // A client gives up on a write after this long; with a held promotion, writes wait that long in PAUSE.
+      statementTimeoutMs: 15_000 + (options.promotionMs ?? 0),
     });
     const t0 = nowMs();
     const at = (epochMs: number) => Math.round(epochMs - t0);
