@@ -30,6 +30,7 @@ const GRANTS_BY_FUNCTION = {
   'summarize-switchover': [],
   // Cross-region coordination (docs/coordination.md).
   'prepare-peers': ['invokePeers'],
+  'release-peers': ['invokePeers'],
   'check-follow': ['readTopology'],
   // Not a workflow task: invoked by the peer regions' prepare-peers and preflight.
   'prepare-for-switch': ['reachPoolers', 'readTopology', 'startFollowRun'],

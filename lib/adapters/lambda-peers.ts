@@ -8,7 +8,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { describeError, ConflictError, ServiceUnavailableError, ThrottledError, TransientErrorName, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
 import type { PeerProbe, PrepareRequest } from '../core/peers.ts';
-import type { PeerPorts, PrepareResult } from '../workflow/world.ts';
+import type { PeerPorts, PrepareResult, ReleaseResult } from '../workflow/world.ts';
 import { toFailoverError } from './aws-errors.ts';
 
 export interface LambdaPeersOptions {
@@ -83,6 +83,10 @@ export function createLambdaPeers(options: LambdaPeersOptions): PeerPorts {
       const answer = (await invoke(region, { action: 'prepare', request })) as PrepareResult;
       if (!answer || typeof answer.followExecutionName !== 'string') throw new UpstreamError(`lambda:Invoke ${options.functionName} in ${region}: the answer names no follow run`);
       return { region, followExecutionName: answer.followExecutionName, started: answer.started === true, decisions: Array.isArray(answer.decisions) ? answer.decisions : [] };
+    },
+    release: async (region, request: PrepareRequest) => {
+      const answer = (await invoke(region, { action: 'release', request })) as ReleaseResult;
+      return { region, resumed: answer?.resumed === true, decisions: Array.isArray(answer?.decisions) ? answer.decisions : [] };
     },
   };
 }

@@ -42,6 +42,8 @@ export type PrepareRequest = z.infer<typeof prepareRequestSchema>;
 export const peerCallSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('probe'), globalClusterId: z.string().min(1) }),
   z.strictObject({ action: z.literal('prepare'), request: prepareRequestSchema }),
+  /** The asking switchover failed: resume now unless the writer is moving or moved (then the follow run repoints). */
+  z.strictObject({ action: z.literal('release'), request: prepareRequestSchema }),
 ]);
 export type PeerCall = z.infer<typeof peerCallSchema>;
 
@@ -120,6 +122,25 @@ export function decidePeers(probes: readonly PeerProbe[], acceptUnreachable: boo
       `peer stack(s) unreachable: ${names}; their PgBouncers would keep sending writes to the fenced old writer. Fix the peer or start again with acceptUnreachablePeers: true`,
     ),
   };
+}
+
+/**
+ * A release (the asking switchover failed): resume the paused write aliases now, unless the writer is moving
+ * to the target or already there. Then resuming would send writes to the fenced old writer; the follow run
+ * repoints and resumes within a second of the promotion instead.
+ *
+ * @example
+ * decideRelease(request, topology).release // true when the old writer is still the stable writer
+ */
+export function decideRelease(request: Pick<PrepareRequest, 'targetDbClusterArn' | 'targetRegion'>, topology: Topology): { release: boolean; decision: Decision } {
+  const target = topology.members.find((member) => member.dbClusterArn === request.targetDbClusterArn);
+  if (topology.failoverState) {
+    return { release: false, decision: decide('release', 'keep-paused', `RDS is still moving the writer (${topology.failoverState.status}): the follow run repoints and resumes`) };
+  }
+  if (target?.isWriter) {
+    return { release: false, decision: decide('release', 'keep-paused', `${request.targetRegion} is already the writer: the follow run repoints and resumes`) };
+  }
+  return { release: true, decision: decide('release', 'resume', `the switchover to ${request.targetRegion} failed and the writer did not move: resuming now instead of at the lease end`) };
 }
 
 export const FollowProgress = { Moved: 'moved', Waiting: 'waiting', LeaseEnded: 'lease-ended' } as const;

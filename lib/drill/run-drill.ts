@@ -23,7 +23,7 @@ import { LocalPgBouncer } from '../local/pgbouncer.ts';
 import { nowMs } from '../local/clock.ts';
 import { sleep } from '../local/postgres.ts';
 import type { StepLogger } from '../workflow/step-handler.ts';
-import type { PeerPorts, PrepareResult, World } from '../workflow/world.ts';
+import type { PeerPorts, PrepareResult, ReleaseResult, World } from '../workflow/world.ts';
 import { createPrepareForSwitchHandler } from '../../functions/prepare-for-switch.ts';
 import type { PeerProbe } from '../core/peers.ts';
 import { describeError, InvalidInputError } from '../core/errors.ts';
@@ -319,6 +319,7 @@ function localPeers(ownRegion: string, handlers: Readonly<Record<string, (payloa
       }
     },
     prepare: async (region, request) => (await call(region, { action: 'prepare', request })) as PrepareResult,
+    release: async (region, request) => (await call(region, { action: 'release', request })) as ReleaseResult,
   };
 }
 

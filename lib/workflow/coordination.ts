@@ -11,11 +11,11 @@
 import { assessStability } from '../core/topology.ts';
 import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError } from '../core/errors.ts';
-import { decideFollow, followExecutionName, parsePrepareRequest, peerCallSchema, peerRegions, type FollowProgress, type PeerProbe, type PrepareRequest } from '../core/peers.ts';
+import { decideFollow, decideRelease, followExecutionName, parsePrepareRequest, peerCallSchema, peerRegions, type FollowProgress, type PeerProbe, type PrepareRequest } from '../core/peers.ts';
 import { followSchema, parseWithSchema, type FollowSpec } from '../core/workflow-input.ts';
 import { Trigger } from '../core/constants.ts';
 import type { ExecutionStarter } from '../adapters/sfn.ts';
-import type { PrepareResult, World } from './world.ts';
+import type { PrepareResult, ReleaseResult, World } from './world.ts';
 
 /** How often a follow run looks at the topology: every second of it is a second writes wait in PAUSE. */
 export const FOLLOW_POLL_SECONDS = 1;
@@ -51,6 +51,19 @@ export interface PreparePeersResult {
   readonly decisions: readonly Decision[];
 }
 
+/** The request one switchover sends to every peer (prepare and release carry the same one). */
+function requestFor(world: World, input: PreparePeersInput): PrepareRequest {
+  return {
+    globalClusterId: input.preflight.globalClusterId,
+    targetDbClusterArn: input.preflight.target.dbClusterArn,
+    targetRegion: input.preflight.target.region,
+    pause: input.preflight.pausePoolers,
+    leaseSeconds: world.config.switchover.pauseBudgetSeconds,
+    requestedAt: new Date(world.now()).toISOString(),
+    requestedBy: input.executionArn,
+  };
+}
+
 /**
  * Asks every reachable peer stack to prepare. A peer that answered in preflight but fails now fails this
  * step (the state machine retries transient errors; the Catch resumes this region and reports): the writer
@@ -62,15 +75,7 @@ export async function preparePeersStep(world: World, input: PreparePeersInput): 
   if (!peers || probes.length === 0) {
     return { prepared: [], decisions: [decide('peers:prepare', 'skip', peers ? 'no peer region is configured' : 'this stack has no peer port')] };
   }
-  const request: PrepareRequest = {
-    globalClusterId: input.preflight.globalClusterId,
-    targetDbClusterArn: input.preflight.target.dbClusterArn,
-    targetRegion: input.preflight.target.region,
-    pause: input.preflight.pausePoolers,
-    leaseSeconds: world.config.switchover.pauseBudgetSeconds,
-    requestedAt: new Date(world.now()).toISOString(),
-    requestedBy: input.executionArn,
-  };
+  const request = requestFor(world, input);
   const skipped = probes.filter((probe) => !probe.reachable).map((probe) => decide(`peer:${probe.region}`, 'skip', `unreachable in preflight and accepted: ${probe.reason}`));
   const prepared = await Promise.all(probes.filter((probe) => probe.reachable).map((probe) => peers.prepare(probe.region, request)));
   const decisions = [
@@ -84,6 +89,36 @@ export async function preparePeersStep(world: World, input: PreparePeersInput): 
 }
 
 // ---------------------------------------------------------------------------------------------------
+// ReleasePeers (switchover failure path)
+
+export interface ReleasePeersResult {
+  readonly released: readonly ReleaseResult[];
+  readonly decisions: readonly Decision[];
+}
+
+/**
+ * After a failure, asks every reachable peer to resume now rather than at its lease end (a peer decides for
+ * itself: it keeps its pause while the writer is moving or has moved, its follow run then repoints). Never
+ * throws, so the failure report still runs; a peer that cannot be reached resumes at its lease end.
+ */
+export async function releasePeersStep(world: World, input: PreparePeersInput): Promise<ReleasePeersResult> {
+  const peers = world.peers;
+  const reachable = (input.preflight.peers ?? []).filter((probe) => probe.reachable);
+  if (!peers || reachable.length === 0) return { released: [], decisions: [decide('peers:release', 'skip', 'no peer was prepared')] };
+  const request = requestFor(world, input);
+  const outcomes = await Promise.all(
+    reachable.map(async (probe) => {
+      try {
+        return await peers.release(probe.region, request);
+      } catch (error) {
+        return { region: probe.region, resumed: false, decisions: [decide(`peer:${probe.region}`, 'release-failed', `${describeError(error)}; it resumes at its lease end`)] };
+      }
+    }),
+  );
+  return { released: outcomes, decisions: outcomes.flatMap((outcome) => outcome.decisions) };
+}
+
+// ---------------------------------------------------------------------------------------------------
 // prepare-for-switch (the peer's side)
 
 export interface PrepareForSwitchDeps {
@@ -93,7 +128,7 @@ export interface PrepareForSwitchDeps {
   readonly reconcileStateMachineArn: string;
 }
 
-export type PrepareForSwitchAnswer = PeerProbe | PrepareResult;
+export type PrepareForSwitchAnswer = PeerProbe | PrepareResult | ReleaseResult;
 
 /**
  * One call from a peer's switchover: `probe` (can this stack read its own poolers?) or `prepare`.
@@ -122,6 +157,14 @@ export async function prepareForSwitch(deps: PrepareForSwitchDeps, raw: unknown)
   }
 
   const request = parsePrepareRequest(call.request, world.config);
+  if (call.action === 'release') {
+    const verdict = decideRelease(request, await world.observeTopology());
+    if (!verdict.release) return { region: world.region, resumed: false, decisions: [verdict.decision] };
+    const resumed = await Promise.all(
+      world.poolerTargets().map((adapter) => adapter.resumeWrites().catch((error: unknown) => decide(`resume:${adapter.target}`, 'resume-failed', describeError(error)))),
+    );
+    return { region: world.region, resumed: true, decisions: [verdict.decision, ...resumed] };
+  }
   const name = followExecutionName(world.region, request);
   const follow: FollowSpec = {
     targetDbClusterArn: request.targetDbClusterArn,

@@ -59,6 +59,15 @@ export interface PeerPorts {
   probe(region: string): Promise<PeerProbe>;
   /** Asks the peer stack to pause its write aliases and start its follow run. Idempotent per request. */
   prepare(region: string, request: PrepareRequest): Promise<PrepareResult>;
+  /** The asking switchover failed: the peer resumes now unless the writer is moving or moved. Idempotent. */
+  release(region: string, request: PrepareRequest): Promise<ReleaseResult>;
+}
+
+/** What a peer stack answered to a release. */
+export interface ReleaseResult {
+  readonly region: string;
+  readonly resumed: boolean;
+  readonly decisions: readonly Decision[];
 }
 
 export interface RunRegistry {

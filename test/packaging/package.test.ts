@@ -81,6 +81,7 @@ const EXPECTED_WORKFLOW_ACTIONS: Record<string, string[]> = {
   ResumeEarlyRole: ['eks:DescribeCluster'],
   SummarizeSwitchoverRole: [],
   PreparePeersRole: ['lambda:InvokeFunction'],
+  ReleasePeersRole: ['lambda:InvokeFunction'],
   CheckFollowRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters'],
   // Not a workflow task: called by the peer stacks (docs/coordination.md).
   PrepareForSwitchRole: ['eks:DescribeCluster', 'rds:DescribeGlobalClusters', 'rds:DescribeDBClusters', 'states:StartExecution'],
@@ -258,7 +259,7 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
 
   it('names the peer stacks\' prepare-for-switch function for the functions that call it', () => {
     // Assess
-    for (const id of ['PreflightLambdaFunction', 'PreparePeersLambdaFunction']) {
+    for (const id of ['PreflightLambdaFunction', 'PreparePeersLambdaFunction', 'ReleasePeersLambdaFunction']) {
       const variables = (template.Resources[id]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(variables.PEER_FUNCTION_NAME, id).toBe('aurora-global-failover-ci-prepare-for-switch');
     }

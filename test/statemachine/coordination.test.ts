@@ -7,6 +7,7 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SwitchoverGlobalClusterCommand } from '@aws-sdk/client-rds';
+import { sdkError } from '../adapters/aws-fixtures.ts';
 import { GLOBAL_CLUSTER_ID, SWITCHOVER_ARN, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
 import type { PeerProbe, PrepareRequest } from '../../lib/core/peers.ts';
 import type { PeerPorts, PrepareResult } from '../../lib/workflow/world.ts';
@@ -29,6 +30,10 @@ function recordingPeers(log: string[], reachable: Record<string, boolean>) {
       log.push(`prepare:${region}`);
       requests.push(request);
       return { region, followExecutionName: `follow-${region}-0123456789abcdef`, started: true, decisions: [{ step: `pause:pgb-${region}`, decision: 'paused', reason: 'test' }] };
+    },
+    release: async (region) => {
+      log.push(`release:${region}`);
+      return { region, resumed: true, decisions: [{ step: 'release', decision: 'resume', reason: 'test' }] };
     },
   };
   return { peers, requests };
@@ -84,6 +89,23 @@ describe('switchover state machine: peer regions', () => {
     const decisions = (result.output as { decisions: Decision[] }).decisions;
     expect(decisions).toContainEqual(expect.objectContaining({ step: 'peer:us-west-2', decision: 'prepared' }));
     expect(decisions).toContainEqual(expect.objectContaining({ step: 'peer', decision: 'proceed' }));
+  });
+
+  it('a switchover that fails after PreparePeers resumes its own region, then releases the prepared peers, then reports', async () => {
+    // Prepare: RDS refuses the switchover.
+    const { peers } = recordingPeers(log, { 'us-west-2': true });
+    harness.usePeers(peers);
+    harness.rds.on(SwitchoverGlobalClusterCommand).rejects(sdkError('InvalidGlobalClusterStateFault', { status: 400, message: 'the global cluster is not available' }));
+
+    // Act
+    const result = await runSwitchover({ globalClusterId: GLOBAL_CLUSTER_ID, targetRegion: 'us-west-2', mode: 'switchover' });
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(log).toEqual(['probe:us-west-2', 'prepare:us-west-2', 'release:us-west-2']);
+    const after = result.path.slice(result.path.indexOf('ExecuteSwitch'));
+    expect(after).toEqual(['ExecuteSwitch', 'ResumePoolersAfterFailure', 'ReleasePeers', 'ReportFailure', 'SwitchoverFailed']);
+    for (const pooler of harness.poolers) expect(pooler.calls.at(-1)).toBe('resume');
   });
 
   it('refuses when a peer stack is unreachable: nothing paused, prepared or switched', async () => {

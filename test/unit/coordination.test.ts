@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { decideFollow, decidePeers, followExecutionName, parsePrepareRequest, type PrepareRequest } from '../../lib/core/peers.ts';
+import { decideFollow, decidePeers, decideRelease, followExecutionName, parsePrepareRequest, type PrepareRequest } from '../../lib/core/peers.ts';
 import { InvalidInputError } from '../../lib/core/errors.ts';
 import { buildTopology } from '../../lib/core/topology.ts';
 import { prepareForSwitch } from '../../lib/workflow/coordination.ts';
@@ -71,6 +71,14 @@ describe('decideFollow', () => {
   it('ends the lease when the writer did not move in time', () => {
     const verdict = decideFollow(follow, topology(USE2_ARN), { stable: true, reason: 'stable' }, at(61));
     expect(verdict).toMatchObject({ progress: 'lease-ended', decision: { decision: 'lease-ended' } });
+  });
+});
+
+describe('decideRelease', () => {
+  it('resumes when the writer did not move, keeps the pause while it moves or once it moved', () => {
+    expect(decideRelease(REQUEST, topology(USE2_ARN))).toMatchObject({ release: true, decision: { decision: 'resume' } });
+    expect(decideRelease(REQUEST, topology(USE2_ARN, true))).toMatchObject({ release: false, decision: { decision: 'keep-paused' } });
+    expect(decideRelease(REQUEST, topology(USW2_ARN))).toMatchObject({ release: false, decision: { decision: 'keep-paused' } });
   });
 });
 
@@ -155,6 +163,17 @@ describe('prepareForSwitch (the peer stack)', () => {
     await expect(prepareForSwitch(deps, { action: 'prepare', request: { ...REQUEST, targetRegion: 'mars-1' } })).rejects.toThrow(InvalidInputError);
     await expect(prepareForSwitch(deps, { action: 'explode' })).rejects.toThrow(/prepare-for-switch payload is invalid/);
     expect(log).toEqual([]);
+  });
+
+  it('release resumes its write aliases when the writer never moved, and leaves them to the follow run once it did', async () => {
+    const stayed = peerStack(USE2_ARN);
+    for (const pooler of stayed.poolers) await pooler.pauseWrites();
+    expect(await prepareForSwitch(stayed.deps, { action: 'release', request: REQUEST })).toMatchObject({ resumed: true });
+    for (const pooler of stayed.poolers) expect(pooler.calls.at(-1)).toBe('resume');
+
+    const moved = peerStack(USW2_ARN);
+    expect(await prepareForSwitch(moved.deps, { action: 'release', request: REQUEST })).toMatchObject({ resumed: false, decisions: [expect.objectContaining({ decision: 'keep-paused' })] });
+    for (const pooler of moved.poolers) expect(pooler.calls).not.toContain('resume');
   });
 
   it('answers a probe by reading its own pooler targets', async () => {
