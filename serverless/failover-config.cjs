@@ -129,6 +129,8 @@ function deriveValues(json, file, region) {
     dbClusterArn: section.dbClusterArn,
     globalClusterArn: `arn:${partition}:rds::${account}:global-cluster:${config.globalClusterId}`,
     memberDbClusterArns: Object.values(config.regions).map((member) => member.dbClusterArn),
+    // The other regions' stacks: prepared before a switchover, sent the global-failover events (docs/coordination.md).
+    peerRegions: Object.keys(config.regions).filter((name) => name !== region),
     eksClusterArns: eksClusterNames.map((name) => `arn:${partition}:eks:${region}:${account}:cluster/${name}`),
     endpointGroupArns,
     hostedZoneArns: hostedZoneIds.map((id) => `arn:${partition}:route53:::hostedzone/${id}`),

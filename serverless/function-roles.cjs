@@ -11,7 +11,7 @@
  * The role of function `<key>` is `<PascalKey>Role`; serverless.yml names it in the function's `role:`.
  */
 
-/** What each step of lib/workflow/{reconcile,switchover,run-lock-step}.ts calls, by function key. */
+/** What each step of lib/workflow/{reconcile,switchover,run-lock-step,coordination}.ts calls, by function key. */
 const GRANTS_BY_FUNCTION = {
   'acquire-run-lock': ['listRunningExecutions'],
   'observe-topology': ['readTopology'],
@@ -22,13 +22,19 @@ const GRANTS_BY_FUNCTION = {
   report: ['notify'],
   'resume-poolers': ['reachPoolers'],
   'report-failure': ['notify'],
-  preflight: ['readTopology', 'readRpoLag', 'reachPoolers', 'readTraffic'],
+  preflight: ['readTopology', 'readRpoLag', 'reachPoolers', 'readTraffic', 'invokePeers'],
   'pause-poolers': ['reachPoolers'],
   // A repeated ExecuteSwitch reads FailoverState after a state fault (lib/adapters/rds.ts alreadyMoving).
   'execute-switch': ['moveWriter', 'readGlobalCluster'],
   'check-switch': ['readTopology'],
   'resume-early': ['reachPoolers'],
   'summarize-switchover': [],
+  // Cross-region coordination (docs/coordination.md).
+  'prepare-peers': ['invokePeers'],
+  'release-peers': ['invokePeers'],
+  'check-follow': ['readTopology'],
+  // Not a workflow task: invoked by the peer regions' prepare-peers and preflight.
+  'prepare-for-switch': ['reachPoolers', 'readTopology', 'startFollowRun'],
 };
 
 function pascalCase(key) {
@@ -81,6 +87,13 @@ function grantStatements(scope) {
       // A topic encrypted with a customer managed key: SNS needs the publisher to hold these on the key.
       ...(scope.snsTopicArn && scope.snsKmsKeyArn ? encryptForTopic(scope.snsTopicArn, scope.snsKmsKeyArn) : []),
     ],
+    // Only the peer stacks' prepare-for-switch functions, named by the stack naming convention, in their regions.
+    invokePeers: statement(
+      'InvokePeerPrepareForSwitch',
+      ['lambda:InvokeFunction'],
+      scope.peerRegions.map((peer) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:lambda:${peer}:\${AWS::AccountId}:function:${scope.prefix}-prepare-for-switch` })),
+    ),
+    startFollowRun: statement('StartFollowRun', ['states:StartExecution'], [stateMachineArn('reconcile')]),
   };
 }
 
@@ -121,7 +134,7 @@ function roleOf(functionKey, grants, scope) {
 }
 
 module.exports = async ({ resolveVariable }) => {
-  const [service, stage, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, snsKmsKeyArn] = await Promise.all([
+  const [service, stage, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, snsKmsKeyArn, peerRegions] = await Promise.all([
     resolveVariable('self:service'),
     resolveVariable('sls:stage'),
     resolveVariable('failover:globalClusterArn'),
@@ -131,8 +144,9 @@ module.exports = async ({ resolveVariable }) => {
     resolveVariable('failover:hostedZoneArns'),
     resolveVariable('failover:snsTopicArn'),
     resolveVariable('failover:snsKmsKeyArn'),
+    resolveVariable('failover:peerRegions'),
   ]);
-  const scope = { prefix: `${service}-${stage}`, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, snsKmsKeyArn };
+  const scope = { prefix: `${service}-${stage}`, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, snsKmsKeyArn, peerRegions };
   const grants = grantStatements(scope);
   const Resources = {};
   for (const [functionKey, names] of Object.entries(GRANTS_BY_FUNCTION)) {

@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { InvalidInputError } from '../core/errors.ts';
 import { MissingBinaryError } from '../local/binaries.ts';
 import { runDrill, type DrillOptions } from '../drill/run-drill.ts';
-import { DrillPoolModes, DrillScenarios, DrillStrategies, type DrillResults } from '../drill/results.ts';
+import { DrillEventDeliveries, DrillPoolModes, DrillScenarios, DrillStrategies, type DrillResults } from '../drill/results.ts';
 import { renderProgressLine, renderResultsTable, renderTimeline } from '../drill/report-text.ts';
 import { renderHtmlReport } from '../drill/report-html.ts';
 import { parseOptions } from './args.ts';
@@ -25,6 +25,12 @@ export const DRILL_USAGE = `usage: aurora-failover drill [options]
   --duration <seconds>                                 client load duration, default 30
   --clients <n>                                        clients per region, default 4
   --tps <n>                                            target write transactions/s, all regions, default 1000
+  --event-delivery all|old-writer|new-writer|none      which regions' event buses get the RDS events,
+                                                       default old-writer (the least favourable believable case)
+  --event-delay-ms <n>                                 EventBridge-like delivery delay, default 2000
+  --duplicate-events                                   deliver every RDS event twice
+  --promotion-ms <n>                                   hold the database fenced, not yet promoted, at least n ms
+                                                       (Aurora's switchover window is tens of seconds), default 0
   --json <file>                                        write the results as JSON
   --report <file.html>                                 write a self-contained HTML report with a chart
   --decisions <file.jsonl>                             write every workflow step's decisions
@@ -38,6 +44,10 @@ const OPTIONS = {
   duration: { type: 'string' },
   clients: { type: 'string' },
   tps: { type: 'string' },
+  'event-delivery': { type: 'string' },
+  'event-delay-ms': { type: 'string' },
+  'duplicate-events': { type: 'boolean' },
+  'promotion-ms': { type: 'string' },
   json: { type: 'string' },
   report: { type: 'string' },
   decisions: { type: 'string' },
@@ -62,6 +72,10 @@ export function parseDrillOptions(argv: readonly string[]): DrillCliOptions | 'h
     durationMs: wholeNumber(values.duration ?? '30', '--duration', 5, 3600) * 1000,
     clientsPerRegion: wholeNumber(values.clients ?? '4', '--clients', 1, 64),
     targetWriteTps: wholeNumber(values.tps ?? '1000', '--tps', 10, 20_000),
+    eventDelivery: oneOf(values['event-delivery'] ?? 'old-writer', DrillEventDeliveries, '--event-delivery'),
+    eventDelayMs: wholeNumber(values['event-delay-ms'] ?? '2000', '--event-delay-ms', 0, 600_000),
+    duplicateEvents: values['duplicate-events'] ?? false,
+    promotionMs: wholeNumber(values['promotion-ms'] ?? '0', '--promotion-ms', 0, 600_000),
     quiet: values.quiet ?? false,
     ...(values.json ? { json: values.json } : {}),
     ...(values.report ? { report: values.report } : {}),
@@ -105,7 +119,8 @@ export async function executeDrill(options: DrillCliOptions): Promise<DrillResul
   const decisions = options.decisions ? await openJsonLines(options.decisions) : undefined;
   process.stderr.write(
     `drill: ${options.scenario}, strategy ${options.strategy}, ${options.poolMode} pooling, ${options.clientsPerRegion} clients/region, ` +
-      `${options.targetWriteTps} writes/s, ${options.durationMs / 1000} s (servers on 127.0.0.1; Ctrl-C stops and cleans up)\n`,
+      `${options.targetWriteTps} writes/s, ${options.durationMs / 1000} s, RDS events to ${options.eventDelivery ?? 'old-writer'} bus(es) after ${options.eventDelayMs ?? 2000} ms` +
+      `${options.duplicateEvents ? ' (twice)' : ''}${options.promotionMs ? `, promotion held ${options.promotionMs} ms` : ''} (servers on 127.0.0.1; Ctrl-C stops and cleans up)\n`,
   );
   let lastPrinted = 0;
   const results = await runDrill({

@@ -40,7 +40,7 @@ export function drillConfig(): Config {
       regions: Object.fromEntries(DRILL_REGIONS.map((name) => [name, region(name)])),
       traffic: { policy: 'follow-writer', weights: { writer: 100, others: 50 } },
       reconcile: { schedule: 'disabled', stableTimeoutSeconds: 120, pollSeconds: 1 },
-      switchover: { pauseBudgetSeconds: 10, timeoutSeconds: 120, lockLeaseSeconds: 600 },
+      switchover: { pauseBudgetSeconds: 60, timeoutSeconds: 120, lockLeaseSeconds: 600 },
     },
     'drill config',
   );

@@ -16,7 +16,7 @@ export type WorkflowKind = 'reconcile' | 'switchover';
 
 /** Wait states -> milliseconds in the drill. */
 // The drill's run registry is consistent at once, so the settle wait can be ~0.
-const WAIT_MS: Record<string, number> = { LetConcurrentRunsAppear: 1, WaitForRunLock: 20, WaitForStableTopology: 50, WaitForSwitch: 10 };
+const WAIT_MS: Record<string, number> = { LetConcurrentRunsAppear: 1, WaitForRunLock: 20, WaitForStableTopology: 50, WaitForSwitch: 10, WaitForFollow: 20 };
 const RETRY_MS = 100;
 
 export interface ExecutionRecord {

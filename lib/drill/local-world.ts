@@ -9,7 +9,7 @@ import type { Config } from '../core/config.ts';
 import type { MetricDatum } from '../core/metrics.ts';
 import type { RunningExecution } from '../core/run-lock.ts';
 import { TrafficKind, type PoolerTargetAdapter, type TrafficAdapter, type TrafficChange, type TrafficTargetState } from '../core/types.ts';
-import type { World } from '../workflow/world.ts';
+import type { PeerPorts, World } from '../workflow/world.ts';
 import type { LocalAuroraGlobalCluster } from './local-aurora.ts';
 
 /** Traffic weights per region, in memory: compare-and-set like the real adapters. */
@@ -69,6 +69,8 @@ export interface LocalWorldOptions {
   readonly traffic: LocalTrafficWeights;
   readonly runs: LocalRunRegistry;
   readonly metrics: MetricDatum[];
+  /** The other regions' local stacks, reached through their prepare-for-switch handler. */
+  readonly peers?: PeerPorts;
 }
 
 export function createLocalWorld(options: LocalWorldOptions): World {
@@ -89,5 +91,6 @@ export function createLocalWorld(options: LocalWorldOptions): World {
       startSwitch: async (request) => cluster.startMove(request.target.dbClusterArn, request.mode),
     },
     runs: options.runs,
+    ...(options.peers ? { peers: options.peers } : {}),
   };
 }

@@ -14,13 +14,14 @@ import { listRunningExecutions } from '../adapters/lock.ts';
 import { connectEksPoolerTarget } from '../adapters/pooler-eks.ts';
 import { emitMetrics, type Telemetry } from '../adapters/telemetry.ts';
 import { toFailoverError } from '../adapters/aws-errors.ts';
+import { createLambdaPeers } from '../adapters/lambda-peers.ts';
 import type { AwsCredentialsSource } from '../adapters/eks-token.ts';
 import { buildTopology, endpointPinsFromConfig } from '../core/topology.ts';
 import { regionConfig, type Config, type PoolerTargetConfig } from '../core/config.ts';
 import { decide } from '../core/decision.ts';
 import { describeError, InvalidConfigError } from '../core/errors.ts';
 import type { PoolerPlan, PoolerTargetAdapter, Topology, TopologyMember, TrafficAdapter } from '../core/types.ts';
-import type { World, WriterCheck } from './world.ts';
+import type { PeerPorts, World, WriterCheck } from './world.ts';
 
 export interface AwsWorldOptions {
   readonly config: Config;
@@ -34,6 +35,8 @@ export interface AwsWorldOptions {
   /** This stack's switchover state machine ARN (one of `stateMachineArns`), to check a nested reconcile's parent. */
   readonly switchoverStateMachineArn?: string;
   readonly now?: () => number;
+  /** The peer stacks (docs/coordination.md); absent in functions that never call them. */
+  readonly peers?: PeerPorts;
 }
 
 /** The Lambda's World, from the environment the stack sets. */
@@ -41,8 +44,12 @@ export async function awsWorld(telemetry?: Telemetry): Promise<World> {
   const region = process.env.AWS_REGION;
   if (!region) throw new InvalidConfigError('AWS_REGION is not set');
   const stateMachineArns = [process.env.RECONCILE_STATE_MACHINE_ARN, process.env.SWITCHOVER_STATE_MACHINE_ARN].filter((arn): arn is string => Boolean(arn));
+  const config = loadConfigFromEnv();
   const switchoverStateMachineArn = process.env.SWITCHOVER_STATE_MACHINE_ARN || undefined;
-  return createAwsWorld({ config: loadConfigFromEnv(), region, clients: new AwsClients(), telemetry, stateMachineArns, ...(switchoverStateMachineArn ? { switchoverStateMachineArn } : {}) });
+  // Set (serverless.yml) on the functions that call peer stacks: the same name in every region.
+  const peerFunctionName = process.env.PEER_FUNCTION_NAME;
+  const peers = peerFunctionName ? createLambdaPeers({ functionName: peerFunctionName, globalClusterId: config.globalClusterId }) : undefined;
+  return createAwsWorld({ config, region, clients: new AwsClients(), telemetry, stateMachineArns, ...(switchoverStateMachineArn ? { switchoverStateMachineArn } : {}), ...(peers ? { peers } : {}) });
 }
 
 export function createAwsWorld(options: AwsWorldOptions): World {
@@ -125,6 +132,7 @@ export function createAwsWorld(options: AwsWorldOptions): World {
           : failoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.target.region }),
     },
     runs: { listRunning: () => listRunningExecutions(clients, region, options.stateMachineArns), switchoverStateMachineArn: options.switchoverStateMachineArn },
+    ...(options.peers ? { peers: options.peers } : {}),
   };
 }
 

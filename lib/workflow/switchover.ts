@@ -12,6 +12,8 @@ import { describeError, InvalidInputError } from '../core/errors.ts';
 import type { Topology } from '../core/types.ts';
 import type { World } from './world.ts';
 import { readTraffic } from './traffic-read.ts';
+import { decidePeers, type PeerProbe } from '../core/peers.ts';
+import { probePeers } from './coordination.ts';
 
 const STEP = 'switchover';
 /** After the RDS call, how long a topology without FailoverState may still show the old writer. */
@@ -27,6 +29,8 @@ export interface PreflightStepResult extends PreflightResult {
   readonly target: SwitchoverTarget;
   readonly pausePoolers: boolean;
   readonly dryRun: boolean;
+  /** Peer stacks probed (absent where the stack has no peer port); PreparePeers asks the reachable ones. */
+  readonly peers?: readonly PeerProbe[];
   readonly decision: Decision;
 }
 
@@ -37,14 +41,15 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
   const currentWriter = topology.members.find((member) => member.isWriter);
 
   const failover = input.mode === 'failover';
-  const [rpoLag, writerRegionReachable, poolers, traffic] = await Promise.all([
+  const [rpoLag, writerRegionReachable, poolers, traffic, peers] = await Promise.all([
     failover ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => ({ available: false, reason: describeError(error) })) : undefined,
     failover && currentWriter ? world.switchover.probeRegion(currentWriter.region) : undefined,
     probePoolers(world),
     checkTrafficAfterSwitch(world, topology, target, input.mode),
+    probePeers(world),
   ]);
 
-  const result = runPreflight({ input, target, topology, stability, rpoLag, writerRegionReachable, poolers, traffic });
+  const result = withPeers(runPreflight({ input, target, topology, stability, rpoLag, writerRegionReachable, poolers, traffic }), peers, input.acceptUnreachablePeers);
   const verb = result.verdict === 'proceed' && input.dryRun ? 'dry-run' : result.verdict;
   const reason = input.dryRun && result.verdict === 'proceed' ? `dry run: ${result.reason}; nothing was changed` : result.reason;
   return {
@@ -54,8 +59,18 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
     target,
     pausePoolers: input.pausePoolers,
     dryRun: input.dryRun,
+    ...(peers ? { peers } : {}),
     decision: decide(`${STEP}:preflight`, verb, reason),
   };
+}
+
+/** A switch that would proceed is refused when a peer stack is unreachable and the operator did not accept that. */
+function withPeers(result: PreflightResult, peers: readonly PeerProbe[] | undefined, acceptUnreachable: boolean): PreflightResult {
+  if (!peers) return { ...result, checks: [...result.checks, decide('peer', 'skip', 'this stack has no peer port: peer regions are not prepared')] };
+  const verdict = decidePeers(peers, acceptUnreachable);
+  const checks = [...result.checks, ...verdict.decisions, verdict.decision];
+  if (result.verdict === 'proceed' && !verdict.proceed) return { ...result, verdict: 'refuse', reason: verdict.decision.reason, checks };
+  return { ...result, checks };
 }
 
 async function probePoolers(world: World): Promise<Decision[]> {
@@ -209,6 +224,7 @@ export interface SwitchoverSummaryInput {
   readonly state: {
     readonly preflight: PreflightStepResult;
     readonly pause?: PauseResult;
+    readonly peers?: { readonly decisions: readonly Decision[] };
     readonly switch?: ExecuteSwitchResult;
     readonly progress?: CheckSwitchResult;
     readonly reconcile?: { readonly Output?: unknown; readonly Status?: string };
@@ -243,6 +259,7 @@ export async function summarizeSwitchoverStep(_world: World, { state }: Switchov
       ...preflight.checks,
       preflight.decision,
       ...(state.pause?.decisions ?? []),
+      ...(state.peers?.decisions ?? []),
       ...(state.switch ? [state.switch.decision] : []),
       ...(state.progress ? [state.progress.decision] : []),
       ...(state.resumed?.decisions ?? []),

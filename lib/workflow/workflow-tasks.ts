@@ -35,6 +35,7 @@ import {
   type SwitchoverSummaryInput,
 } from './switchover.ts';
 import { acquireRunLockStep, type RunLockStepInput } from './run-lock-step.ts';
+import { checkFollowStep, preparePeersStep, releasePeersStep, type CheckFollowInput, type PreparePeersInput } from './coordination.ts';
 import type { StepRun } from './step-handler.ts';
 
 type ObserveTaskInput = ObserveInput & { readonly input: unknown };
@@ -60,6 +61,9 @@ export const workflowFunctions = {
     checkSwitchStep(world, { ...input, pause: input.state?.pause })) as StepRun<CheckSwitchInput, unknown>,
   'resume-early': ((world, input: { pause: PauseResult }) => resumeEarlyStep(world, input)) as StepRun<{ pause: PauseResult }, unknown>,
   'summarize-switchover': ((world, input: SwitchoverSummaryInput) => summarizeSwitchoverStep(world, input)) as StepRun<SwitchoverSummaryInput, unknown>,
+  'prepare-peers': ((world, input: PreparePeersInput) => preparePeersStep(world, input)) as StepRun<PreparePeersInput, unknown>,
+  'release-peers': ((world, input: PreparePeersInput) => releasePeersStep(world, input)) as StepRun<PreparePeersInput, unknown>,
+  'check-follow': ((world, input: CheckFollowInput) => checkFollowStep(world, input)) as StepRun<CheckFollowInput, unknown>,
 } as const satisfies Record<string, StepRun<never, unknown>>;
 
 export type WorkflowFunction = keyof typeof workflowFunctions;

@@ -16,6 +16,7 @@ import { readZipEntries } from './read-zip.ts';
 import {
   actionsOf,
   definitionParts,
+  fillPseudoParameters,
   findDependencyCycle,
   permissionsOf,
   resolvedDefinition,
@@ -71,13 +72,22 @@ const EXPECTED_WORKFLOW_ACTIONS: Record<string, string[]> = {
     'eks:DescribeCluster',
     'globalaccelerator:DescribeEndpointGroup',
     'route53:ListResourceRecordSets',
+    // Probes each peer stack's prepare-for-switch function.
+    'lambda:InvokeFunction',
   ],
   PausePoolersRole: ['eks:DescribeCluster'],
   ExecuteSwitchRole: ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster', 'rds:DescribeGlobalClusters'],
   CheckSwitchRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters'],
   ResumeEarlyRole: ['eks:DescribeCluster'],
   SummarizeSwitchoverRole: [],
+  PreparePeersRole: ['lambda:InvokeFunction'],
+  ReleasePeersRole: ['lambda:InvokeFunction'],
+  CheckFollowRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters'],
+  // Not a workflow task: called by the peer stacks (docs/coordination.md).
+  PrepareForSwitchRole: ['eks:DescribeCluster', 'rds:DescribeGlobalClusters', 'rds:DescribeDBClusters', 'states:StartExecution'],
 };
+/** Functions that are not a Task of either state machine. */
+const OTHER_HANDLERS = ['on-rds-event.ts', 'prepare-for-switch.ts'];
 
 interface SlsRun {
   readonly code: number;
@@ -217,6 +227,7 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
   it('has EventBridge rules for exactly the sampled global-failover event ids, all targeting the intake', () => {
     // Prepare
     const rdsRules = resourcesOfType(template, 'AWS::Events::Rule')
+      .filter(([id]) => id !== 'ForwardRdsEventsRule')
       .map(([, rule]) => rule.Properties ?? {})
       .filter((properties) => (properties.EventPattern as { source?: string[] } | undefined)?.source?.includes('aws.rds'));
     const patterns = rdsRules.map((properties) => properties.EventPattern as { 'detail-type': string[]; detail: { EventID: string[] } });
@@ -234,6 +245,37 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
       expect(properties.EventBusName ?? 'default').toBe('default');
       expect(properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['OnRdsEventLambdaFunction', 'Arn'] } })]);
     }
+  });
+
+  it('forwards 0185/0238 raised in its own region to every peer region\'s default bus, with a role that may put events only there', () => {
+    // Prepare
+    const rule = template.Resources.ForwardRdsEventsRule?.Properties ?? {};
+    const peerBus = 'arn:aws:events:us-west-2:123456789012:event-bus/default';
+
+    // Assess: only this region's own events (a forwarded one keeps its region), only the triggering ids.
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.rds'],
+      'detail-type': ['RDS DB Cluster Event'],
+      region: ['us-east-2'],
+      detail: { EventID: [...TRIGGERING_EVENT_IDS] },
+    });
+    const targets = rule.Targets as { Arn: { 'Fn::Sub': string }; RoleArn: unknown }[];
+    expect(targets.map((target) => fillPseudoParameters(target.Arn['Fn::Sub']))).toEqual([peerBus]);
+    for (const target of targets) expect(target.RoleArn).toEqual({ 'Fn::GetAtt': ['ForwardRdsEventsRole', 'Arn'] });
+    const trust = (template.Resources.ForwardRdsEventsRole?.Properties?.AssumeRolePolicyDocument as { Statement: { Principal: unknown }[] }).Statement;
+    expect(trust).toEqual([expect.objectContaining({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' })]);
+    const permissions = permissionsOf(template, 'ForwardRdsEventsRole');
+    expect(permissions.flatMap(actionsOf)).toEqual(['events:PutEvents']);
+    expect(permissions.flatMap(resourcesOf)).toEqual([peerBus]);
+  });
+
+  it('names the peer stacks\' prepare-for-switch function for the functions that call it', () => {
+    // Assess
+    for (const id of ['PreflightLambdaFunction', 'PreparePeersLambdaFunction', 'ReleasePeersLambdaFunction']) {
+      const variables = (template.Resources[id]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.PEER_FUNCTION_NAME, id).toBe('aurora-global-failover-ci-prepare-for-switch');
+    }
+    expect(template.Resources.PrepareForSwitchLambdaFunction?.Properties?.FunctionName).toBe('aurora-global-failover-ci-prepare-for-switch');
   });
 
   it('resumes paused write aliases when a switchover is stopped from the console or times out', () => {
@@ -279,7 +321,7 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     // Assess: one function per handler file, i.e. the intake plus one per workflow function key.
     expect(functions.map(([id]) => id)).toContain('OnRdsEventLambdaFunction');
     expect(functions.map(([, fn]) => String(fn.Properties?.Handler)).sort()).toEqual(handlerFiles.map((file) => `functions/${file.replace(/\.ts$/, '')}.handler`).sort());
-    expect(handlerFiles.sort()).toEqual(['on-rds-event.ts', ...Object.keys(workflowFunctions).map((key) => `${key}.ts`)].sort());
+    expect(handlerFiles.sort()).toEqual([...OTHER_HANDLERS, ...Object.keys(workflowFunctions).map((key) => `${key}.ts`)].sort());
     for (const [id, fn] of functions) {
       const properties = fn.Properties ?? {};
       expect(properties.Runtime, id).toBe('nodejs24.x');
@@ -424,6 +466,8 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
       'route53:GetChange': ['arn:aws:route53:::change/*'],
       // The one action without resource-level permissions.
       'cloudwatch:GetMetricData': ['*'],
+      // Only the peer stack's function, in the peer's region.
+      'lambda:InvokeFunction': [`arn:aws:lambda:us-west-2:${account}:function:aurora-global-failover-ci-prepare-for-switch`],
     };
 
     // Assess
@@ -434,7 +478,8 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
       const ownLogs = `arn:aws:logs:us-east-2:${account}:log-group:/aws/lambda/${String(fn.Properties?.FunctionName)}:*`;
       for (const statement of permissionsOf(template, roleId)) {
         for (const action of actionsOf(statement)) {
-          const expected = action.startsWith('logs:') ? [ownLogs] : action === 'states:StartExecution' ? ['Ref:ReconcileStateMachine'] : expectedByAction[action];
+          const startReconcile = roleId === 'PrepareForSwitchRole' ? [`arn:aws:states:us-east-2:${account}:stateMachine:aurora-global-failover-ci-reconcile`] : ['Ref:ReconcileStateMachine'];
+          const expected = action.startsWith('logs:') ? [ownLogs] : action === 'states:StartExecution' ? startReconcile : expectedByAction[action];
           expect(resourcesOf(statement).sort(), `${roleId} ${action}`).toEqual(expected);
         }
       }
@@ -561,6 +606,7 @@ function variables(overrides: Record<string, unknown>): (address: string) => Pro
     'failover:hostedZoneArns': [],
     'failover:snsTopicArn': '',
     'failover:snsKmsKeyArn': '',
+    'failover:peerRegions': ['us-west-2'],
     ...overrides,
   };
   return async (address) => {

@@ -23,7 +23,7 @@ import { parseConfig, type Config } from '../../lib/core/config.ts';
 import type { MetricDatum } from '../../lib/core/metrics.ts';
 import { createAwsWorld } from '../../lib/workflow/aws-world.ts';
 import { loadDefinition, localTasksFor, runLocally, type LocalExecutionResult, type LocalTaskHandler } from '../../lib/workflow/local-execution.ts';
-import type { World } from '../../lib/workflow/world.ts';
+import type { PeerPorts, World } from '../../lib/workflow/world.ts';
 import {
   describeDbClustersResponse,
   describeGlobalClustersResponse,
@@ -120,7 +120,7 @@ export class WorkflowHarness {
    */
   readonly deadRegions = new Set<string>();
   readonly poolers: MemoryPoolerTarget[];
-  readonly world: World;
+  world: World;
 
   constructor(config: Config = harnessConfig()) {
     this.config = config;
@@ -150,6 +150,11 @@ export class WorkflowHarness {
       now: () => Date.now() + this.clockOffsetMs,
     });
     this.world = { ...world, emitMetrics: async (metrics) => void this.metrics.push(...metrics) };
+  }
+
+  /** Gives the world a peer port (cross-region coordination); without one, peers are skipped with a decision. */
+  usePeers(peers: PeerPorts): void {
+    this.world = { ...this.world, peers };
   }
 
   /** Runs a definition from statemachines/ with every Task on the real steps; waits and retries take 1 ms. */

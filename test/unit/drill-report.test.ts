@@ -246,6 +246,7 @@ describe('renderBenchTable', () => {
     const live = run('live', 'transaction', 0);
     live.overheadMs = undefined;
     const session = run('live', 'session', 0);
+    session.eventDelivery = 'old-writer';
     session.switches[0]!.lostAcknowledgedCommits = 2;
     session.invariants = [{ name: 'no lost acknowledged commits', ok: false, detail: '2 missing' }];
 
@@ -256,13 +257,13 @@ describe('renderBenchTable', () => {
     const lines = table.split('\n');
     expect(lines).toHaveLength(5);
     expect(cells(lines[0] ?? '')).toEqual([
-      'strategy', 'pool mode', 'failed tx', 'max write gap ms', 'max promotion ms', 'max p99 ms', 'lost commits', 'old-writer commits', 'overhead ms', 'invariants',
+      'strategy', 'pool mode', 'events to', 'failed tx', 'max write gap ms', 'max promotion ms', 'max p99 ms', 'lost commits', 'old-writer commits', 'overhead ms', 'invariants',
     ]);
-    expect(row(table, 'restart')).toEqual(['restart', 'transaction', '246', '431', '318', '41', '0', '0', '142', '✔ ok']);
-    expect(row(table, 'reload')).toEqual(['reload', 'transaction', '123', '431', '318', '41', '0', '0', '142', '✔ ok']);
-    // Without a reported overhead, the slowest repoint stands in for it.
-    expect(row(table, 'live', 'transaction')).toEqual(['live', 'transaction', '0', '431', '318', '41', '0', '0', '142', '✔ ok']);
-    expect(row(table, 'live', 'session')).toEqual(['live', 'session', '0', '431', '318', '41', '2', '0', '142', '✘ FAIL']);
+    expect(row(table, 'restart')).toEqual(['restart', 'transaction', 'all', '246', '431', '318', '41', '0', '0', '142', '✔ ok']);
+    expect(row(table, 'reload')).toEqual(['reload', 'transaction', 'all', '123', '431', '318', '41', '0', '0', '142', '✔ ok']);
+    // Without a reported overhead, the slowest repoint stands in for it; without eventDelivery, every region got every event.
+    expect(row(table, 'live', 'transaction')).toEqual(['live', 'transaction', 'all', '0', '431', '318', '41', '0', '0', '142', '✔ ok']);
+    expect(row(table, 'live', 'session')).toEqual(['live', 'session', 'old-writer', '0', '431', '318', '41', '2', '0', '142', '✘ FAIL']);
   });
 
   it('says so when there are no runs', () => {
