@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { InvalidInputError, ServiceUnavailableError, UpstreamError } from '../core/errors.ts';
-import type { PgBouncerConsole, PgBouncerDatabaseRow, PoolMode } from '../core/pgbouncer-console.ts';
+import { consoleIdentifier, type PgBouncerConfigRow, type PgBouncerConsole, type PgBouncerDatabaseRow, type PoolMode } from '../core/pgbouncer-console.ts';
 
 const ALIAS = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
 const POOL_MODES: readonly string[] = ['session', 'transaction', 'statement'];
@@ -48,13 +48,19 @@ export class PgPgBouncerConsole implements PgBouncerConsole {
   async pause(database: string): Promise<void> {
     const alias = checkedAlias(database);
     this.#pauser ??= this.#connect();
-    await this.#run(this.#pauser, `PAUSE ${alias}`, ALREADY_PAUSED);
+    await this.#run(this.#pauser, `PAUSE ${consoleIdentifier(alias)}`, ALREADY_PAUSED);
   }
 
   async resume(database: string): Promise<void> {
     const alias = checkedAlias(database);
     this.#main ??= this.#connect();
-    await this.#run(this.#main, `RESUME ${alias}`, NOT_PAUSED);
+    await this.#run(this.#main, `RESUME ${consoleIdentifier(alias)}`, NOT_PAUSED);
+  }
+
+  async kill(database: string): Promise<void> {
+    const alias = checkedAlias(database);
+    this.#main ??= this.#connect();
+    await this.#run(this.#main, `KILL ${consoleIdentifier(alias)}`);
   }
 
   async reload(): Promise<void> {
@@ -66,6 +72,16 @@ export class PgPgBouncerConsole implements PgBouncerConsole {
     this.#main ??= this.#connect();
     const result = await this.#run(this.#main, 'SHOW DATABASES');
     return (result?.rows as RawDatabaseRow[] | undefined ?? []).map(parseDatabaseRow);
+  }
+
+  async showConfig(): Promise<PgBouncerConfigRow[]> {
+    this.#main ??= this.#connect();
+    const result = await this.#run(this.#main, 'SHOW CONFIG');
+    return ((result?.rows ?? []) as Array<Record<string, unknown>>).map((row) => ({
+      key: String(row.key ?? ''),
+      value: String(row.value ?? ''),
+      default: String(row.default ?? ''),
+    }));
   }
 
   async close(): Promise<void> {

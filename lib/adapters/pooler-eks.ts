@@ -15,9 +15,11 @@ import { readAliasEndpoints, readPoolMode, setAliasEndpoints } from '../core/pgb
 import {
   buildAdminCommandScript,
   buildLiveSwitchScript,
+  LiveHold,
   buildShowRoutesScript,
   parseScriptResult,
 } from '../core/live-switch-script.ts';
+import type { PoolMode } from '../core/pgbouncer-console.ts';
 import type { PodOutcome, PoolerApplyResult, PoolerChange, PoolerPlan, PoolerTargetAdapter, PoolerTargetState } from '../core/types.ts';
 import { describeEksCluster } from './eks-cluster.ts';
 import { createEksToken, type AwsCredentialsSource } from './eks-token.ts';
@@ -179,7 +181,8 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
       pods.map(async (pod): Promise<PodOutcome> => {
         const routes = await this.#showRoutes(pod);
         if ('error' in routes) return { pod: pod.name, outcome: 'failed', reason: `could not read SHOW DATABASES: ${routes.error}` };
-        if (routes.write === formatEndpoint(expected.write) && routes.read === formatEndpoint(expected.read)) {
+        // A write alias left paused (a run that died between PAUSE and RESUME) is not converged: the switch resumes it.
+        if (routes.write === formatEndpoint(expected.write) && routes.read === formatEndpoint(expected.read) && !routes.paused) {
           return { pod: pod.name, outcome: 'unchanged', reason: 'already routes as the configmap says' };
         }
         return this.#switchPod(pod, ini);
@@ -206,7 +209,8 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
         readAlias: this.#config.aliases.read,
         expectedWrite: expected.write,
         expectedRead: expected.read,
-        pauseWrites: readPoolMode(ini, this.#config.aliases.write) === 'transaction',
+        // transaction: PAUSE (nothing fails); session: KILL (one error per session, new ones wait for RESUME).
+        hold: liveHold(readPoolMode(ini, this.#config.aliases.write)),
         commandTimeoutSeconds: this.#config.liveSwitchTimeoutSeconds,
       });
       failure = await this.#exec(pod, script, ini).then(
@@ -236,12 +240,12 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
     return parsed;
   }
 
-  async #showRoutes(pod: PodSummary): Promise<{ write: string; read: string } | { error: string }> {
+  async #showRoutes(pod: PodSummary): Promise<{ write: string; read: string; paused: boolean } | { error: string }> {
     if (!pod.containers.includes(this.#config.adminContainer)) return { error: `has no ${this.#config.adminContainer} container` };
     try {
       const result = await this.#exec(pod, buildShowRoutesScript(this.#config.aliases.write, this.#config.aliases.read, this.#config.liveSwitchTimeoutSeconds));
       if (!result.ok) return { error: result.status };
-      return { write: result.fields.write ?? '', read: result.fields.read ?? '' };
+      return { write: result.fields.write ?? '', read: result.fields.read ?? '', paused: result.fields.paused === '1' };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
     }
@@ -315,4 +319,9 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
   #configMapName(): string {
     return `${this.#config.namespace}/${this.#config.configMap}`;
   }
+}
+
+function liveHold(mode: PoolMode): LiveHold {
+  if (mode === 'transaction') return LiveHold.Pause;
+  return mode === 'session' ? LiveHold.Kill : LiveHold.None;
 }

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EksPoolerTarget } from '../../lib/adapters/pooler-eks.ts';
 import { KubernetesClient } from '../../lib/adapters/kubernetes.ts';
@@ -123,7 +125,7 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     for (const name of names) {
       expect(pods.configFile(name)).toBe(ini(NEW_WRITER));
       expect(pods.loadedIni(name)).toBe(ini(NEW_WRITER));
-      expect(pods.commands(name)).toEqual(['PAUSE appdb', 'RELOAD', 'SHOW DATABASES', 'RESUME appdb']);
+      expect(pods.commands(name)).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'SHOW DATABASES', 'SHOW CONFIG', 'RESUME "appdb"']);
       expect(pods.isPaused(name, 'appdb')).toBe(false);
     }
     expect(server.deletedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([]);
@@ -141,7 +143,7 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     // Assess
     expect(result.pods.map((pod) => pod.outcome)).toEqual(names.map(() => 'switched'));
     for (const name of names) {
-      expect(pods.commands(name)).toEqual(['PAUSE appdb', 'PAUSE appdb', 'RELOAD', 'SHOW DATABASES', 'RESUME appdb']);
+      expect(pods.commands(name)).toEqual(['PAUSE "appdb"', 'SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'SHOW DATABASES', 'SHOW CONFIG', 'RESUME "appdb"']);
       expect(pods.isPaused(name, 'appdb')).toBe(false);
     }
     expect(server.deletedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([]);
@@ -162,7 +164,7 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(JSON.stringify(result)).not.toContain(PASSWORD);
   });
 
-  it('does not PAUSE when the write alias is in session pool mode', async () => {
+  it('session pool mode: KILL (each session ends once, new ones wait) before RELOAD, never PAUSE, then RESUME', async () => {
     // Prepare
     const { target } = scenario({ configIni: ini(OLD_WRITER, 'session'), podNames: ['pgbouncer-a'] });
 
@@ -171,7 +173,7 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
 
     // Assess
     expect(result.pods).toMatchObject([{ pod: 'pgbouncer-a', outcome: 'switched' }]);
-    expect(pods.commands('pgbouncer-a')).toEqual(['RELOAD', 'SHOW DATABASES']);
+    expect(pods.commands('pgbouncer-a')).toEqual(['SHOW CONFIG', 'SHOW DATABASES', 'KILL "appdb"', 'RELOAD', 'SHOW DATABASES', 'SHOW CONFIG', 'RESUME "appdb"']);
   });
 
   it('deletes a pod whose switch fails, reports it restarted, and still resumes it', async () => {
@@ -189,7 +191,8 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
       expect.objectContaining({ pod: 'pgbouncer-b', outcome: 'restarted', reason: expect.stringContaining('live switch failed at reload') }),
     ]);
     expect(server.deletedPods).toContain(`${namespace}/pgbouncer-b`);
-    expect(pods.commands('pgbouncer-b')).toEqual(['PAUSE appdb', 'RELOAD', 'RESUME appdb']);
+    // The file is put back and reloaded before RESUME.
+    expect(pods.commands('pgbouncer-b')).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'RELOAD', 'RESUME "appdb"']);
     expect(pods.isPaused('pgbouncer-b', 'appdb')).toBe(false);
   });
 
@@ -204,7 +207,7 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     // Assess
     expect(result.pods).toEqual([expect.objectContaining({ pod: 'pgbouncer-a', outcome: 'restarted', reason: expect.stringContaining('at pause') })]);
     expect(server.deletedPods).toContain(`${namespace}/pgbouncer-a`);
-    expect(pods.commands('pgbouncer-a')).toEqual(['PAUSE appdb', 'RESUME appdb']);
+    expect(pods.commands('pgbouncer-a')).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RESUME "appdb"']);
   });
 
   it('fails the target naming the pod that can neither switch nor be restarted', async () => {
@@ -281,6 +284,23 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     for (const name of names) expect(pods.commands(name)).toEqual(['SHOW DATABASES']);
   });
 
+  it('a pod routing right but with its write alias left paused (SIGPIPE, a run that died) is not converged: it is switched and resumed', async () => {
+    // Prepare
+    const { target, names } = scenario({ configIni: ini(NEW_WRITER), podIni: ini(NEW_WRITER), podNames: ['pgbouncer-a', 'pgbouncer-b'] });
+    // Leave pgbouncer-a paused, as a script killed between PAUSE and RESUME would.
+    writeFileSync(join(pods.stateDir('pgbouncer-a'), 'paused.appdb'), '');
+
+    // Act
+    const result = await target.apply(plan([]));
+
+    // Assess
+    expect(result.pods).toMatchObject([
+      { pod: 'pgbouncer-a', outcome: 'switched' },
+      { pod: 'pgbouncer-b', outcome: 'unchanged' },
+    ]);
+    for (const name of names) expect(pods.isPaused(name, 'appdb')).toBe(false);
+  });
+
   it('switches a pod that lags behind an already-patched ConfigMap (a run that died mid-way)', async () => {
     // Prepare
     const { target } = scenario({ configIni: ini(NEW_WRITER), podIni: ini(OLD_WRITER), podNames: ['pgbouncer-a'] });
@@ -331,7 +351,7 @@ describe('EksPoolerTarget.pauseWrites / resumeWrites', () => {
     expect(allPaused).toEqual([true, true]);
     for (const name of names) {
       expect(pods.isPaused(name, 'appdb')).toBe(false);
-      expect(pods.commands(name)).toEqual(['PAUSE appdb', 'PAUSE appdb', 'RESUME appdb', 'RESUME appdb']);
+      expect(pods.commands(name)).toEqual(['PAUSE "appdb"', 'PAUSE "appdb"', 'RESUME "appdb"', 'RESUME "appdb"']);
     }
   });
 
