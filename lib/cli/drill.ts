@@ -23,6 +23,8 @@ export const DRILL_USAGE = `usage: aurora-failover drill [options]
   --duration <seconds>                                 client load duration, default 30
   --clients <n>                                        clients per region, default 4
   --tps <n>                                            target write transactions/s, all regions, default 1000
+  --write-alias <name>                                 PgBouncer database name for writes, default appdb
+  --read-alias <name>                                  PgBouncer database name for reads, default appdb_ro
   --json <file>                                        write the results as JSON
   --report <file.html>                                 write a self-contained HTML report with a chart
   --decisions <file.jsonl>                             write every workflow step's decisions
@@ -36,6 +38,8 @@ const OPTIONS = {
   duration: { type: 'string' },
   clients: { type: 'string' },
   tps: { type: 'string' },
+  'write-alias': { type: 'string' },
+  'read-alias': { type: 'string' },
   json: { type: 'string' },
   report: { type: 'string' },
   decisions: { type: 'string' },
@@ -61,6 +65,7 @@ export function parseDrillOptions(argv: readonly string[]): DrillCliOptions | 'h
     clientsPerRegion: wholeNumber(values.clients ?? '4', '--clients', 1, 64),
     targetWriteTps: wholeNumber(values.tps ?? '1000', '--tps', 10, 20_000),
     quiet: values.quiet ?? false,
+    ...aliasOptions(values['write-alias'], values['read-alias']),
     ...(values.json ? { json: values.json } : {}),
     ...(values.report ? { report: values.report } : {}),
     ...(values.decisions ? { decisions: values.decisions } : {}),
@@ -136,6 +141,18 @@ async function openJsonLines(path: string) {
     write: (entry: Record<string, unknown>) => void stream.write(`${JSON.stringify(entry)}\n`),
     close: () => new Promise<void>((resolve) => stream.end(resolve)),
   };
+}
+
+// The editor's and the admin console's alias rule (letters, digits, _ . -), so a name it refuses fails here.
+const ALIAS = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
+
+function aliasOptions(write: string | undefined, read: string | undefined): { writeAlias?: string; readAlias?: string } {
+  for (const [flag, value] of [['--write-alias', write], ['--read-alias', read]] as const) {
+    if (value !== undefined && !ALIAS.test(value)) throw new InvalidInputError(`${flag} must be a PgBouncer database name (letters, digits, _ . -), got ${JSON.stringify(value).slice(0, 70)}`);
+  }
+  if (write !== undefined && write === (read ?? 'appdb_ro')) throw new InvalidInputError('--write-alias and --read-alias must differ');
+  if (read !== undefined && read === (write ?? 'appdb')) throw new InvalidInputError('--write-alias and --read-alias must differ');
+  return { ...(write !== undefined ? { writeAlias: write } : {}), ...(read !== undefined ? { readAlias: read } : {}) };
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
