@@ -5,9 +5,10 @@
  */
 import pg from 'pg';
 import { InvalidInputError, ServiceUnavailableError, UpstreamError } from '../core/errors.ts';
-import { consoleIdentifier, type PgBouncerConfigRow, type PgBouncerConsole, type PgBouncerDatabaseRow, type PoolMode } from '../core/pgbouncer-console.ts';
+import { consoleIdentifier, type PgBouncerConfigRow, type PgBouncerConsole, type PgBouncerDatabaseRow, type PgBouncerPoolRow, type PoolMode } from '../core/pgbouncer-console.ts';
 
 const ALIAS = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
+const SETTING = /^[a-z_]{1,63}$/;
 const POOL_MODES: readonly string[] = ['session', 'transaction', 'statement'];
 const ALREADY_PAUSED = /already (suspended\/)?paused/i;
 const NOT_PAUSED = /not paused/i;
@@ -82,6 +83,24 @@ export class PgPgBouncerConsole implements PgBouncerConsole {
       value: String(row.value ?? ''),
       default: String(row.default ?? ''),
     }));
+  }
+
+  async showPools(): Promise<PgBouncerPoolRow[]> {
+    this.#main ??= this.#connect();
+    const result = await this.#run(this.#main, 'SHOW POOLS');
+    return ((result?.rows ?? []) as Array<Record<string, unknown>>).map((row) => ({
+      database: String(row.database ?? ''),
+      user: String(row.user ?? ''),
+      clWaiting: Number(row.cl_waiting ?? 0),
+      svActive: Number(row.sv_active ?? 0),
+      svIdle: Number(row.sv_idle ?? 0),
+    }));
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    if (!SETTING.test(key)) throw new InvalidInputError('setting name must be a plain identifier');
+    this.#main ??= this.#connect();
+    await this.#run(this.#main, `SET ${key} = '${value.replaceAll("'", "''")}'`);
   }
 
   async close(): Promise<void> {

@@ -22,6 +22,16 @@ export interface PgBouncerConfigRow {
   readonly default: string;
 }
 
+/** One row of `SHOW POOLS`: the counts the live switch waits on. */
+export interface PgBouncerPoolRow {
+  readonly database: string;
+  readonly user: string;
+  /** Clients waiting for a server connection (held by PAUSE/KILL, or by a server login that has not happened). */
+  readonly clWaiting: number;
+  readonly svActive: number;
+  readonly svIdle: number;
+}
+
 /**
  * A database name as an admin console argument. The console's grammar takes a bare word only for
  * `[0-9a-z_]+` (src/admin.c WORD) and rejects `PAUSE app-db` as an invalid command; a double-quoted word
@@ -47,5 +57,8 @@ export interface PgBouncerConsole {
   reload(): Promise<void>;
   showDatabases(): Promise<PgBouncerDatabaseRow[]>;
   showConfig(): Promise<PgBouncerConfigRow[]>;
+  showPools(): Promise<PgBouncerPoolRow[]>;
+  /** `SET key = value` on the running process (until the next RELOAD); `key` must be a setting name. */
+  set(key: string, value: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -57,6 +57,18 @@ export interface LiveSwitchResult {
 }
 
 const VERIFY_POLL_MS = 10;
+/** How long the session-mode switch waits for held clients to get a server before restoring server_login_retry. */
+const RESTORE_AFTER_MS = 2_000;
+
+/** Until no client of `database` waits for a server (the held ones got theirs), at most `boundMs`. */
+async function waitForHeldClients(console: PgBouncerConsole, database: string, boundMs: number): Promise<void> {
+  const deadline = performance.now() + boundMs;
+  while (performance.now() < deadline) {
+    const pools = await console.showPools().catch(() => []);
+    if (pools.filter((pool) => pool.database === database).every((pool) => pool.clWaiting === 0)) return;
+    await sleep(VERIFY_POLL_MS);
+  }
+}
 
 /**
  * @example
@@ -80,6 +92,8 @@ export async function switchWriterLive(input: LiveSwitchInput): Promise<LiveSwit
   let verified = false;
   let alreadyHeld = false;
   let rollback = '';
+  let loginRetry: string | null = null;
+  let configAfter: readonly PgBouncerConfigRow[] = [];
   try {
     const configBefore = await withBound(input.console.showConfig(), remaining(), 'SHOW CONFIG');
     timings.pauseMs = await measure(async () => {
@@ -99,12 +113,21 @@ export async function switchWriterLive(input: LiveSwitchInput): Promise<LiveSwit
         if (remaining() <= VERIFY_POLL_MS) throw new TargetFailedError(`after RELOAD PgBouncer still ${mismatch}`);
         await sleep(VERIFY_POLL_MS);
       }
-      const key = settingNotApplied(configBefore, await withBound(input.console.showConfig(), remaining(), 'SHOW CONFIG'), changes);
+      configAfter = await withBound(input.console.showConfig(), remaining(), 'SHOW CONFIG');
+      const key = settingNotApplied(configBefore, configAfter, changes);
       if (key !== null) {
         throw new TargetFailedError(`after RELOAD SHOW CONFIG shows ${key} not as pgbouncer.ini says: PgBouncer answered RELOAD but did not load the whole file`);
       }
     });
     verified = true;
+    if (hold === 'kill') {
+      // PgBouncer 1.18 starts a server login for a client that connects to a KILLed (held) database, whose pool
+      // KILL freed, and closes it at once ("pause mode"), which counts as a failed login: after RESUME the pool
+      // would wait server_login_retry (15 s by default) before logging in again. Zero it across RESUME.
+      loginRetry = configAfter.find((row) => row.key === 'server_login_retry')?.value ?? null;
+      if (loginRetry !== null && loginRetry !== '0') await withBound(input.console.set('server_login_retry', '0'), remaining(), 'SET server_login_retry');
+      else loginRetry = null;
+    }
   } catch (error) {
     failure = error;
   } finally {
@@ -125,6 +148,17 @@ export async function switchWriterLive(input: LiveSwitchInput): Promise<LiveSwit
       failure ??= new TargetFailedError(`RESUME ${input.writeAlias} failed, writes may be held: ${describeError(error)}`, { cause: error });
     }
     timings.totalMs = performance.now() - started;
+    if (loginRetry !== null) {
+      try {
+        await waitForHeldClients(input.console, input.writeAlias, RESTORE_AFTER_MS);
+      } finally {
+        try {
+          await input.console.set('server_login_retry', loginRetry);
+        } catch (error) {
+          failure ??= new TargetFailedError(`could not set server_login_retry back to ${loginRetry} after RESUME (the next RELOAD does): ${describeError(error)}`, { cause: error });
+        }
+      }
+    }
   }
   if (failure) {
     if (rollback && failure instanceof TargetFailedError) throw new TargetFailedError(`${failure.message}${rollback}`, { cause: failure });

@@ -1,6 +1,6 @@
 /** switchWriterLive's sequence and its failure paths, against a recording console (no servers). */
 import { describe, expect, it } from 'vitest';
-import type { PgBouncerConfigRow, PgBouncerConsole, PgBouncerDatabaseRow, PoolMode } from '../../lib/core/pgbouncer-console.ts';
+import type { PgBouncerConfigRow, PgBouncerConsole, PgBouncerDatabaseRow, PgBouncerPoolRow, PoolMode } from '../../lib/core/pgbouncer-console.ts';
 import { switchWriterLive } from '../../lib/workflow/live-switch.ts';
 
 const OLD = { host: '10.0.0.1', port: 5432 };
@@ -32,7 +32,17 @@ class RecordingConsole implements PgBouncerConsole {
   async showConfig(): Promise<PgBouncerConfigRow[]> {
     this.calls.push('SHOW CONFIG');
     const fromFile = this.loaded.includes('pool_mode = transaction') && !this.settingsIgnored ? 'transaction' : 'session';
-    return [{ key: 'pool_mode', value: fromFile, default: 'session' }];
+    return [
+      { key: 'pool_mode', value: fromFile, default: 'session' },
+      { key: 'server_login_retry', value: '15', default: '15' },
+    ];
+  }
+  async showPools(): Promise<PgBouncerPoolRow[]> {
+    this.calls.push('SHOW POOLS');
+    return [{ database: 'appdb', user: 'app', clWaiting: 0, svActive: 1, svIdle: 0 }];
+  }
+  async set(key: string, value: string): Promise<void> {
+    this.calls.push(`SET ${key} = ${value}`);
   }
   async reload(): Promise<void> {
     this.calls.push('RELOAD');
@@ -89,7 +99,21 @@ describe('switchWriterLive', () => {
     const result = await switchWriterLive(input(console, 'session'));
 
     // Assess: KILL after RELOAD could race PgBouncer's server login and stall the pool for server_login_retry.
-    expect(console.calls).toEqual(['SHOW CONFIG', 'SHOW DATABASES', 'KILL appdb', 'write file', 'RELOAD', 'SHOW DATABASES', 'SHOW CONFIG', 'RESUME appdb']);
+    expect(console.calls).toEqual([
+      'SHOW CONFIG',
+      'SHOW DATABASES',
+      'KILL appdb',
+      'write file',
+      'RELOAD',
+      'SHOW DATABASES',
+      'SHOW CONFIG',
+      // A client that connected during the hold made PgBouncer start and abort a server login (pause mode):
+      // without this, new sessions would wait server_login_retry after RESUME.
+      'SET server_login_retry = 0',
+      'RESUME appdb',
+      'SHOW POOLS',
+      'SET server_login_retry = 15',
+    ]);
     expect(result).toMatchObject({ paused: true, hold: 'kill' });
     expect(result.decision.reason).toMatch(/session pool mode: KILL appdb ended each session once and held new ones/);
   });
@@ -104,7 +128,7 @@ describe('switchWriterLive', () => {
 
     // Assess
     expect(console.calls).not.toContain('KILL appdb');
-    expect(console.calls.at(-1)).toBe('RESUME appdb');
+    expect(console.calls.slice(-4)).toEqual(['SET server_login_retry = 0', 'RESUME appdb', 'SHOW POOLS', 'SET server_login_retry = 15']);
     expect(result.decision.reason).toMatch(/appdb was already held/);
   });
 
