@@ -98,7 +98,8 @@ export function buildLiveSwitchScript(input: LiveSwitchScriptInput): string {
     'tmp="$dir/.aurora-failover.$$.tmp"',
     'backup="$dir/.aurora-failover.$$.old"',
     `changes=${quote(changes)}`,
-    'held=0 replaced=0 verified=0',
+    "held=0 replaced=0 verified=0 login_retry=''",
+    `restore_login_retry() { if [ -n "$login_retry" ]; then admin "SET server_login_retry = '$login_retry'" >/dev/null 2>&1 || result="$result login-retry-restored=0"; login_retry=''; fi; }`,
     'on_exit() {',
     // Roll back before RESUME: held writes must not reach a half-loaded PgBouncer.
     '  if [ "$replaced" = 1 ] && [ "$verified" = 0 ]; then',
@@ -106,6 +107,7 @@ export function buildLiveSwitchScript(input: LiveSwitchScriptInput): string {
     '  fi',
     // Resume on every exit, including a PAUSE that timed out; "not paused" is fine.
     `  if [ "$held" = 1 ]; then admin ${resume} >/dev/null 2>&1 || result="$result resumed=0"; fi`,
+    '  restore_login_retry',
     '  rm -f "$tmp" "$backup"',
     '}',
     'umask 077',
@@ -128,7 +130,9 @@ export function buildLiveSwitchScript(input: LiveSwitchScriptInput): string {
     'unapplied=$(settings_not_applied "$config_before" "$config_after")',
     '[ -z "$unapplied" ] || fail setting-not-applied "key=$unapplied"',
     'verified=1',
+    ...(hold === LiveHold.Kill ? LOGIN_RETRY_ZERO : []),
     `if [ "$held" = 1 ]; then admin ${resume} >/dev/null 2>"$err" || fail resume "exit=$?"; held=0; fi`,
+    ...(hold === LiveHold.Kill ? [`wait_for_held_clients ${quote(writeAlias)}`, 'restore_login_retry'] : []),
     `result="${RESULT_MARKER} status=switched write=$write_now read=$read_now paused=${hold === LiveHold.None ? 0 : 1} hold=${hold}"`,
     '',
   ].join('\n');
@@ -275,6 +279,27 @@ const SETTINGS_AWK = [
   '  for (k in now) if (!(k in wmode) && (k in old) && now[k] != old[k]) { print k; exit }',
   '}',
 ].join('\n');
+
+/**
+ * Session mode, right before RESUME: PgBouncer 1.18 starts a server login for a client that connects to a KILLed
+ * (held) database, whose pool KILL freed, closes it at once ("pause mode") and counts it as a failed login, so
+ * after RESUME the pool would wait server_login_retry (15 s by default). Zero it across RESUME; it is set back
+ * once no client of the alias waits (at most ~2 s), or by the EXIT trap.
+ */
+const LOGIN_RETRY_ZERO = [
+  `login_retry=$(printf '%s\\n' "$config_after" | awk -F "$sep" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["key"] == "server_login_retry" { print $c["value"]; exit }')`,
+  "case \"$login_retry\" in '' | 0 | *[!0-9.]*) login_retry='' ;; *) admin 'SET server_login_retry = 0' >/dev/null 2>&1 || login_retry='' ;; esac",
+  'wait_for_held_clients() {',
+  '  tries=0',
+  '  while [ "$tries" -lt 20 ]; do',
+  '    pools=$(table "SHOW POOLS" 2>/dev/null) || return 0',
+  `    waiting=$(printf '%s\\n' "$pools" | awk -F "$sep" -v name="$1" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["database"] == name { n += $c["cl_waiting"] } END { print n + 0 }')`,
+  '    [ "$waiting" = 0 ] && return 0',
+  '    sleep 0.1 2>/dev/null || sleep 1',
+  '    tries=$((tries + 1))',
+  '  done',
+  '}',
+];
 
 /** mode<TAB>key<TAB>value lines for the script; a secret's value is left out. */
 function settingLines(changes: readonly SettingChange[]): string {

@@ -385,3 +385,59 @@ describe('hardening against real PgBouncer 1.18 (issue 10)', () => {
     expect(await leftoverScriptFiles(stage)).toEqual([]);
   });
 });
+
+describe('EKS live switch script, session pool mode, against real PgBouncer 1.18', () => {
+  it('KILL before the fence, a client connecting during the hold, then the script: one error per old session, the newcomer lands on the new writer without a server_login_retry stall', async () => {
+    // Prepare: session pooling with PgBouncer's default server_login_retry (15 s).
+    const stage = await prepareStage({ writeAlias: 'app-db', readAlias: 'app-db.ro', poolMode: 'session' });
+    await stage.bouncer.writeIni((await stage.bouncer.readIni()).replace(/^server_login_retry = \d+$/m, 'server_login_retry = 15'));
+    const admin = stage.bouncer.console();
+    await admin.reload();
+    await admin.close();
+    const old = new pg.Client({ ...stage.bouncer.endpoint, user: SUPERUSER, database: 'app-db' });
+    old.on('error', () => undefined);
+    await old.connect();
+    await old.query('SELECT pg_advisory_lock(7)');
+    const newIni = setAliasEndpoints(await stage.bouncer.readIni(), [{ alias: 'app-db', endpoint: stage.replica.endpoint }]);
+
+    // Act
+    const killed = await runInAdminContainer(stage, buildAdminCommandScript('KILL', 'app-db', COMMAND_TIMEOUT_SECONDS));
+    const killedAgain = await runInAdminContainer(stage, buildAdminCommandScript('KILL', 'app-db', COMMAND_TIMEOUT_SECONDS));
+    // Its 8 s bound is below server_login_retry: a login stall after RESUME fails it.
+    const newcomer = writeThroughPooler(stage, 8_000);
+    const fenced = await fence(stage.writer);
+    await waitForReplay(stage.replica, fenced.detail.lsn);
+    await promote(stage.replica);
+    const switched = await runInAdminContainer(
+      stage,
+      buildLiveSwitchScript({
+        fileName: basename(stage.bouncer.iniPath),
+        iniBytes: Buffer.byteLength(newIni, 'utf8'),
+        writeAlias: 'app-db',
+        readAlias: 'app-db.ro',
+        expectedWrite: stage.replica.endpoint,
+        expectedRead: stage.writer.endpoint,
+        hold: 'kill',
+        commandTimeoutSeconds: COMMAND_TIMEOUT_SECONDS,
+      }),
+      newIni,
+    );
+
+    // Assess
+    expect(killed.result).toMatchObject({ ok: true, status: 'killed', fields: { already: '0' } });
+    expect(killedAgain.result).toMatchObject({ ok: true, status: 'killed', fields: { already: '1' } });
+    expect(switched.result).toMatchObject({ ok: true, status: 'switched', fields: { write: formatEndpoint(stage.replica.endpoint), hold: 'kill' } });
+    expect(await newcomer).toBe(stage.replica.port);
+    await expect(old.query('SELECT 1')).rejects.toThrow();
+    await old.end().catch(() => undefined);
+    expect(await writeThroughPooler(stage, 5_000)).toBe(stage.replica.port);
+    const console = stage.bouncer.console();
+    try {
+      expect((await console.showConfig()).find((row) => row.key === 'server_login_retry')?.value).toBe('15');
+    } finally {
+      await console.close();
+    }
+    expect(await writeAliasRow(stage)).toMatchObject({ paused: false });
+    expect(await leftoverScriptFiles(stage)).toEqual([]);
+  });
+});

@@ -173,7 +173,19 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
 
     // Assess
     expect(result.pods).toMatchObject([{ pod: 'pgbouncer-a', outcome: 'switched' }]);
-    expect(pods.commands('pgbouncer-a')).toEqual(['SHOW CONFIG', 'SHOW DATABASES', 'KILL "appdb"', 'RELOAD', 'SHOW DATABASES', 'SHOW CONFIG', 'RESUME "appdb"']);
+    expect(pods.commands('pgbouncer-a')).toEqual([
+      'SHOW CONFIG',
+      'SHOW DATABASES',
+      'KILL "appdb"',
+      'RELOAD',
+      'SHOW DATABASES',
+      'SHOW CONFIG',
+      // A client that connected during the hold costs a server_login_retry stall unless it is zeroed across RESUME.
+      'SET server_login_retry = 0',
+      'RESUME "appdb"',
+      'SHOW POOLS',
+      "SET server_login_retry = '15'",
+    ]);
   });
 
   it('deletes a pod whose switch fails, reports it restarted, and still resumes it', async () => {
