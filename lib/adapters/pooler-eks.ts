@@ -119,17 +119,20 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
 
   async pauseWrites(): Promise<Decision> {
     const skip = await this.#pauseSkipReason();
-    if (skip) return decide(this.#step, 'skip-pause', skip);
+    if (typeof skip === 'string') return decide(this.#step, 'skip-pause', skip);
+    // Session pool mode: KILL ends each session once and holds new ones until RESUME (docs/pool-modes.md).
+    const command = skip.hold === LiveHold.Kill ? 'KILL' : 'PAUSE';
     const alias = this.#config.aliases.write;
     const pods = await this.#api.listPods(this.#config.namespace, this.#config.podSelector);
-    const results = await Promise.all(pods.map(async (pod) => ({ pod: pod.name, error: await this.#adminCommand(pod, 'PAUSE') })));
+    const results = await Promise.all(pods.map(async (pod) => ({ pod: pod.name, error: await this.#adminCommand(pod, command) })));
     const failed = results.filter((result) => result.error !== null);
     if (failed.length > 0) {
       // Never leave a partial pause behind: resume the pods that did pause, then report.
       await Promise.all(pods.map((pod) => this.#adminCommand(pod, 'RESUME')));
-      throw new TargetFailedError(`${this.target}: PAUSE ${alias} failed on ${failed.map((result) => `${result.pod} (${result.error})`).join(', ')}; resumed the others`);
+      throw new TargetFailedError(`${this.target}: ${command} ${alias} failed on ${failed.map((result) => `${result.pod} (${result.error})`).join(', ')}; resumed the others`);
     }
-    return decide(this.#step, 'paused', `PAUSE ${alias} on ${pods.length} pod(s): ${pods.map((pod) => pod.name).join(', ') || 'none ready'}`);
+    const what = command === 'KILL' ? `KILL ${alias} (session pool mode: each session ended once, new ones wait for RESUME)` : `PAUSE ${alias}`;
+    return decide(this.#step, 'paused', `${what} on ${pods.length} pod(s): ${pods.map((pod) => pod.name).join(', ') || 'none ready'}`);
   }
 
   async resumeWrites(): Promise<Decision> {
@@ -252,7 +255,7 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
   }
 
   /** null on success, else why the command failed on this pod. */
-  async #adminCommand(pod: PodSummary, command: 'PAUSE' | 'RESUME'): Promise<string | null> {
+  async #adminCommand(pod: PodSummary, command: 'PAUSE' | 'RESUME' | 'KILL'): Promise<string | null> {
     if (!pod.containers.includes(this.#config.adminContainer)) return `has no ${this.#config.adminContainer} container`;
     try {
       const result = await this.#exec(pod, buildAdminCommandScript(command, this.#config.aliases.write, this.#config.liveSwitchTimeoutSeconds));
@@ -262,12 +265,14 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
     }
   }
 
-  async #pauseSkipReason(): Promise<string | null> {
+  /** Why writes cannot be held, or how to hold them. */
+  async #pauseSkipReason(): Promise<string | { hold: LiveHold }> {
     if (this.#config.reloadStrategy !== ReloadStrategy.Live) return 'reloadStrategy rollout-restart has no admin container to PAUSE through; writes are not paused';
     const { ini } = await this.#readConfig();
     const mode = readPoolMode(ini, this.#config.aliases.write);
-    if (mode !== 'transaction') return `pool_mode of ${this.#config.aliases.write} is ${mode}: PAUSE would wait for every client to disconnect; writes are not paused`;
-    return null;
+    const hold = liveHold(mode);
+    if (hold === LiveHold.None) return `pool_mode of ${this.#config.aliases.write} is ${mode}: writes are not paused`;
+    return { hold };
   }
 
   async #readConfig(): Promise<{ ini: string; resourceVersion: string }> {

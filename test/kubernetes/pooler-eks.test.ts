@@ -367,16 +367,23 @@ describe('EksPoolerTarget.pauseWrites / resumeWrites', () => {
     }
   });
 
-  it('does not pause in session pool mode, and says why', async () => {
+  it('session pool mode: KILLs the write alias in every pod (PAUSE would wait for clients), once, and RESUMEs it', async () => {
     // Prepare
-    const { target } = scenario({ configIni: ini(OLD_WRITER, 'session') });
+    const { target, names } = scenario({ configIni: ini(OLD_WRITER, 'session') });
 
     // Act
     const decision = await target.pauseWrites();
+    const again = await target.pauseWrites();
+    const resumed = await target.resumeWrites();
 
-    // Assess
-    expect(decision).toMatchObject({ decision: 'skip-pause', reason: expect.stringContaining('pool_mode of appdb is session') });
-    expect(server.requests.some((request) => request.path.endsWith('/exec'))).toBe(false);
+    // Assess: the second KILL is skipped in the pod (the alias is already held), so waiting sessions survive.
+    expect(decision).toMatchObject({ decision: 'paused', reason: expect.stringContaining('KILL appdb (session pool mode') });
+    expect(again.decision).toBe('paused');
+    expect(resumed.decision).toBe('resumed');
+    for (const name of names) {
+      expect(pods.commands(name)).toEqual(['SHOW DATABASES', 'KILL "appdb"', 'SHOW DATABASES', 'RESUME "appdb"']);
+      expect(pods.isPaused(name, 'appdb')).toBe(false);
+    }
   });
 
   it('resumes the pods that paused when another pod cannot pause, and names that pod', async () => {
