@@ -73,7 +73,7 @@ async function waitForHeldClients(console: PgBouncerConsole, database: string, b
 /**
  * @example
  * const result = await switchWriterLive({
- *   console: bouncer.console(), writeIni: (text) => bouncer.writeIni(text), newIni,
+ *   console: bouncer.console(), writeIni: (text) => bouncer.writeIni(text), newIni, previousIni: await bouncer.readIni(),
  *   writeAlias: 'appdb', readAlias: 'appdb_ro', poolMode: 'transaction',
  *   expect: { write: newWriter, read: localReader }, timeoutMs: 10_000,
  * });
