@@ -21,9 +21,11 @@ import { readAliasEndpoints, readPoolMode, setAliasEndpoints } from '../core/pgb
 import {
   buildAdminCommandScript,
   buildLiveSwitchScript,
+  LiveHold,
   buildShowRoutesScript,
   parseScriptResult,
 } from '../core/live-switch-script.ts';
+import type { PoolMode } from '../core/pgbouncer-console.ts';
 import type { PodOutcome, PoolerApplyResult, PoolerChange, PoolerPlan, PoolerTargetAdapter, PoolerTargetState } from '../core/types.ts';
 import { describeEksCluster } from './eks-cluster.ts';
 import { createEksToken, type AwsCredentialsSource } from './eks-token.ts';
@@ -159,20 +161,23 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
 
   async pauseWrites(): Promise<Decision> {
     const skip = await this.#pauseSkipReason();
-    if (skip) return decide(this.#step, 'skip-pause', skip);
+    if (typeof skip === 'string') return decide(this.#step, 'skip-pause', skip);
+    // Session pool mode: KILL ends each session once and holds new ones until RESUME (docs/pool-modes.md).
+    const command = skip.hold === LiveHold.Kill ? 'KILL' : 'PAUSE';
     const alias = this.#config.aliases.write;
     // Ready pods carry the traffic; a pod that is not Ready gets the new file (or a restart) before it serves.
     const pods = (await this.#targetPods()).filter((pod) => pod.ready);
     const transient = new Set<string>();
-    const results = await Promise.all(pods.map(async (pod) => ({ pod: pod.name, error: await this.#adminCommand(pod, 'PAUSE', transient) })));
+    const results = await Promise.all(pods.map(async (pod) => ({ pod: pod.name, error: await this.#adminCommand(pod, command, transient) })));
     const failed = results.filter((result) => result.error !== null);
     if (failed.length > 0) {
       // Never leave a partial pause behind: resume the pods that did pause, then report.
       await Promise.all(pods.map((pod) => this.#adminCommand(pod, 'RESUME')));
-      const message = `${this.target}: PAUSE ${alias} failed on ${failed.map((result) => `${result.pod} (${result.error})`).join(', ')}; resumed the others`;
+      const message = `${this.target}: ${command} ${alias} failed on ${failed.map((result) => `${result.pod} (${result.error})`).join(', ')}; resumed the others`;
       throw failed.every((result) => transient.has(result.pod)) ? new ServiceUnavailableError(message) : new TargetFailedError(message);
     }
-    return decide(this.#step, 'paused', `PAUSE ${alias} on ${pods.length} pod(s): ${pods.map((pod) => pod.name).join(', ') || 'none ready'}`);
+    const what = command === 'KILL' ? `KILL ${alias} (session pool mode: each session ended once, new ones wait for RESUME)` : `PAUSE ${alias}`;
+    return decide(this.#step, 'paused', `${what} on ${pods.length} pod(s): ${pods.map((pod) => pod.name).join(', ') || 'none ready'}`);
   }
 
   async resumeWrites(): Promise<Decision> {
@@ -398,7 +403,8 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
       readAlias: this.#config.aliases.read,
       expectedWrite: expected.write,
       expectedRead: expected.read,
-      pauseWrites: readPoolMode(ini, this.#config.aliases.write) === 'transaction',
+      // transaction: PAUSE (nothing fails); session: KILL (one error per session, new ones wait for RESUME).
+      hold: liveHold(readPoolMode(ini, this.#config.aliases.write)),
       commandTimeoutSeconds: this.#config.liveSwitchTimeoutSeconds,
     });
     return this.#exec(pod, script, ini).then(
@@ -407,13 +413,14 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
     );
   }
 
-  #routesMatch(routes: { write: string; read: string }, ini: string): boolean {
+  /** Routes as the file says and not left paused (a run that died between PAUSE and RESUME): the switch resumes it. */
+  #routesMatch(routes: { write: string; read: string; paused: boolean }, ini: string): boolean {
     const expected = this.#expected(ini);
-    return routes.write === formatEndpoint(expected.write) && routes.read === formatEndpoint(expected.read);
+    return routes.write === formatEndpoint(expected.write) && routes.read === formatEndpoint(expected.read) && !routes.paused;
   }
 
-  #describeRoutes(routes: { write: string; read: string }): string {
-    return `${this.#config.aliases.write} -> ${routes.write || 'none'}, ${this.#config.aliases.read} -> ${routes.read || 'none'}`;
+  #describeRoutes(routes: { write: string; read: string; paused: boolean }): string {
+    return `${this.#config.aliases.write} -> ${routes.write || 'none'}${routes.paused ? ' (paused)' : ''}, ${this.#config.aliases.read} -> ${routes.read || 'none'}`;
   }
 
   async #exec(pod: PodSummary, script: string, stdin?: string): Promise<ReturnType<typeof parseScriptResult>> {
@@ -428,19 +435,19 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
   }
 
   /** `transient`: Kubernetes answered 5xx/429, timed out or broke the stream: trying the step again may work. */
-  async #showRoutes(pod: PodSummary): Promise<{ write: string; read: string } | { error: string; transient: boolean }> {
+  async #showRoutes(pod: PodSummary): Promise<{ write: string; read: string; paused: boolean } | { error: string; transient: boolean }> {
     if (!pod.containers.includes(this.#config.adminContainer)) return { error: `has no ${this.#config.adminContainer} container`, transient: false };
     try {
       const result = await this.#exec(pod, buildShowRoutesScript(this.#config.aliases.write, this.#config.aliases.read, this.#config.liveSwitchTimeoutSeconds));
       if (!result.ok) return { error: result.status, transient: false };
-      return { write: result.fields.write ?? '', read: result.fields.read ?? '' };
+      return { write: result.fields.write ?? '', read: result.fields.read ?? '', paused: result.fields.paused === '1' };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error), transient: isTransient(error) };
     }
   }
 
   /** null on success, else why the command failed on this pod; a pod whose failure was transient is added to `transient`. */
-  async #adminCommand(pod: PodSummary, command: 'PAUSE' | 'RESUME', transient?: Set<string>): Promise<string | null> {
+  async #adminCommand(pod: PodSummary, command: 'PAUSE' | 'RESUME' | 'KILL', transient?: Set<string>): Promise<string | null> {
     if (!pod.containers.includes(this.#config.adminContainer)) return `has no ${this.#config.adminContainer} container`;
     try {
       const result = await this.#exec(pod, buildAdminCommandScript(command, this.#config.aliases.write, this.#config.liveSwitchTimeoutSeconds));
@@ -451,12 +458,14 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
     }
   }
 
-  async #pauseSkipReason(): Promise<string | null> {
+  /** Why writes cannot be held, or how to hold them. */
+  async #pauseSkipReason(): Promise<string | { hold: LiveHold }> {
     if (this.#config.reloadStrategy !== ReloadStrategy.Live) return 'reloadStrategy rollout-restart has no admin container to PAUSE through; writes are not paused';
     const { ini } = await this.#readConfig();
     const mode = readPoolMode(ini, this.#config.aliases.write);
-    if (mode !== 'transaction') return `pool_mode of ${this.#config.aliases.write} is ${mode}: PAUSE would wait for every client to disconnect; writes are not paused`;
-    return null;
+    const hold = liveHold(mode);
+    if (hold === LiveHold.None) return `pool_mode of ${this.#config.aliases.write} is ${mode}: writes are not paused`;
+    return { hold };
   }
 
   async #readConfig(): Promise<{ ini: string; annotations: Readonly<Record<string, string>>; resourceVersion: string }> {
@@ -527,4 +536,9 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+function liveHold(mode: PoolMode): LiveHold {
+  if (mode === 'transaction') return LiveHold.Pause;
+  return mode === 'session' ? LiveHold.Kill : LiveHold.None;
 }

@@ -31,6 +31,8 @@ export const DRILL_USAGE = `usage: aurora-failover drill [options]
   --duplicate-events                                   deliver every RDS event twice
   --promotion-ms <n>                                   hold the database fenced, not yet promoted, at least n ms
                                                        (Aurora's switchover window is tens of seconds), default 0
+  --write-alias <name>                                 PgBouncer database name for writes, default appdb
+  --read-alias <name>                                  PgBouncer database name for reads, default appdb_ro
   --json <file>                                        write the results as JSON
   --report <file.html>                                 write a self-contained HTML report with a chart
   --decisions <file.jsonl>                             write every workflow step's decisions
@@ -48,6 +50,8 @@ const OPTIONS = {
   'event-delay-ms': { type: 'string' },
   'duplicate-events': { type: 'boolean' },
   'promotion-ms': { type: 'string' },
+  'write-alias': { type: 'string' },
+  'read-alias': { type: 'string' },
   json: { type: 'string' },
   report: { type: 'string' },
   decisions: { type: 'string' },
@@ -77,6 +81,7 @@ export function parseDrillOptions(argv: readonly string[]): DrillCliOptions | 'h
     duplicateEvents: values['duplicate-events'] ?? false,
     promotionMs: wholeNumber(values['promotion-ms'] ?? '0', '--promotion-ms', 0, 600_000),
     quiet: values.quiet ?? false,
+    ...aliasOptions(values['write-alias'], values['read-alias']),
     ...(values.json ? { json: values.json } : {}),
     ...(values.report ? { report: values.report } : {}),
     ...(values.decisions ? { decisions: values.decisions } : {}),
@@ -159,6 +164,18 @@ async function openJsonLines(path: string) {
     write: (entry: Record<string, unknown>) => void stream.write(`${JSON.stringify(entry)}\n`),
     close: () => new Promise<void>((resolve) => stream.end(resolve)),
   };
+}
+
+// The editor's and the admin console's alias rule (letters, digits, _ . -), so a name it refuses fails here.
+const ALIAS = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
+
+function aliasOptions(write: string | undefined, read: string | undefined): { writeAlias?: string; readAlias?: string } {
+  for (const [flag, value] of [['--write-alias', write], ['--read-alias', read]] as const) {
+    if (value !== undefined && !ALIAS.test(value)) throw new InvalidInputError(`${flag} must be a PgBouncer database name (letters, digits, _ . -), got ${JSON.stringify(value).slice(0, 70)}`);
+  }
+  if (write !== undefined && write === (read ?? 'appdb_ro')) throw new InvalidInputError('--write-alias and --read-alias must differ');
+  if (read !== undefined && read === (write ?? 'appdb')) throw new InvalidInputError('--write-alias and --read-alias must differ');
+  return { ...(write !== undefined ? { writeAlias: write } : {}), ...(read !== undefined ? { readAlias: read } : {}) };
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {

@@ -18,7 +18,7 @@ export function drillPoolerName(region: string): string {
   return `pgbouncer-${region}`;
 }
 
-export function drillConfig(): Config {
+export function drillConfig(aliases: { readonly write: string; readonly read: string } = { write: WRITE_ALIAS, read: READ_ALIAS }): Config {
   const region = (name: string) => ({
     dbClusterArn: drillClusterArn(name),
     poolers: [
@@ -30,7 +30,7 @@ export function drillConfig(): Config {
         workload: { kind: 'Deployment', name: 'pgbouncer' },
         podSelector: 'app=pgbouncer',
         reloadStrategy: 'live',
-        aliases: { write: WRITE_ALIAS, read: READ_ALIAS },
+        aliases: { write: aliases.write, read: aliases.read },
       },
     ],
   });

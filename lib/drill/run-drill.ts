@@ -57,6 +57,9 @@ export interface DrillOptions {
   readonly duplicateEvents?: boolean;
   /** Hold the database fenced and unpromoted at least this long per move (Aurora: tens of seconds). */
   readonly promotionMs?: number;
+  /** PgBouncer database names of the two aliases; default appdb / appdb_ro. */
+  readonly writeAlias?: string;
+  readonly readAlias?: string;
   /** Ctrl-C and SIGTERM stop every process and remove the temp dir (the CLI: yes; tests: no). */
   readonly handleProcessSignals?: boolean;
   readonly onProgress?: (progress: DrillProgress) => void;
@@ -76,9 +79,11 @@ class TimedPoolerTarget implements PoolerTargetAdapter {
   readonly region: string;
   readonly inner: LocalPoolerTarget;
   readonly routedAt: Array<{ at: number; write: Endpoint | null; changed: boolean }> = [];
+  readonly #writeAlias: string;
 
-  constructor(inner: LocalPoolerTarget) {
+  constructor(inner: LocalPoolerTarget, writeAlias: string) {
     this.inner = inner;
+    this.#writeAlias = writeAlias;
     this.target = inner.target;
     this.region = inner.region;
   }
@@ -89,7 +94,7 @@ class TimedPoolerTarget implements PoolerTargetAdapter {
   async apply(plan: PoolerPlan) {
     const result = await this.inner.apply(plan);
     const state = await this.inner.observe();
-    this.routedAt.push({ at: nowMs(), write: state.aliases[WRITE_ALIAS] ?? null, changed: result.changed });
+    this.routedAt.push({ at: nowMs(), write: state.aliases[this.#writeAlias] ?? null, changed: result.changed });
     return result;
   }
   pauseWrites() {
@@ -141,6 +146,7 @@ interface SwitchRecord {
 
 export async function runDrill(options: DrillOptions): Promise<DrillResults> {
   const env = createLocalEnvironment({ handleProcessSignals: options.handleProcessSignals ?? false });
+  const { writeAlias, readAlias } = drillAliases(options);
   const startedAt = new Date();
   const phases: DrillPhase[] = [];
   let load: LoadRun | undefined;
@@ -150,7 +156,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResults> {
     const eventDelivery = options.eventDelivery ?? 'old-writer';
     let phase = 'warm-up';
     load = startLoad({
-      regions: DRILL_REGIONS.map((region) => ({ region, pooler: stage.bouncers[region]!.endpoint, writeAlias: WRITE_ALIAS, readAlias: READ_ALIAS })),
+      regions: DRILL_REGIONS.map((region) => ({ region, pooler: stage.bouncers[region]!.endpoint, writeAlias, readAlias })),
       clientsPerRegion: options.clientsPerRegion,
       durationMs: options.durationMs,
       targetWriteTps: options.targetWriteTps,
@@ -192,7 +198,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResults> {
 
     const finalWriter = stage.cluster.writer;
     const onFinalWriter = await fetchCommittedKeys(finalWriter.server);
-    const routing = await Promise.all(stage.targets.map(async (target) => ({ target: target.target, write: (await target.observe()).aliases[WRITE_ALIAS] ?? null })));
+    const routing = await Promise.all(stage.targets.map(async (target) => ({ target: target.target, write: (await target.observe()).aliases[writeAlias] ?? null })));
     for (const target of stage.targets) await target.inner.close();
 
     const drillSwitches = switches.map((record, index) => describeSwitch(stage, record, result, onFinalWriter, switches[index + 1]?.move.startedAt ?? Number.POSITIVE_INFINITY, switches[index + 1]?.move.promotedAt ?? result.endedAt));
@@ -229,8 +235,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillResults> {
 
 // ---------------------------------------------------------------------------------------------------
 
+function drillAliases(options: DrillOptions): { writeAlias: string; readAlias: string } {
+  return { writeAlias: options.writeAlias ?? WRITE_ALIAS, readAlias: options.readAlias ?? READ_ALIAS };
+}
+
 async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promise<Stage> {
-  const config = drillConfig();
+  const { writeAlias, readAlias } = drillAliases(options);
+  const config = drillConfig({ write: writeAlias, read: readAlias });
   const [regionA, regionB] = DRILL_REGIONS;
   const writer = (await initPrimary(env, regionA)).detail.server;
   await prepareLoadTable(writer);
@@ -240,8 +251,8 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
   for (const region of DRILL_REGIONS) {
     bouncers[region] = await LocalPgBouncer.start(env, {
       region,
-      writeAlias: WRITE_ALIAS,
-      readAlias: READ_ALIAS,
+      writeAlias,
+      readAlias,
       write: writer.endpoint,
       read: servers[region]!.endpoint,
       poolMode: options.poolMode,
@@ -250,7 +261,8 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
   const targets = DRILL_REGIONS.map(
     (region) =>
       new TimedPoolerTarget(
-        new LocalPoolerTarget({ target: drillPoolerName(region), region, pooler: bouncers[region]!, writeAlias: WRITE_ALIAS, readAlias: READ_ALIAS, strategy: options.strategy }),
+        new LocalPoolerTarget({ target: drillPoolerName(region), region, pooler: bouncers[region]!, writeAlias, readAlias, strategy: options.strategy }),
+        writeAlias,
       ),
   );
 
@@ -457,7 +469,7 @@ function checkInvariants(
   invariants.push({
     name: 'every PgBouncer sends writes to the final writer',
     ok: misrouted.length === 0,
-    detail: misrouted.length ? `still elsewhere: ${misrouted.map((entry) => entry.target).join(', ')}` : `all route ${WRITE_ALIAS} to ${finalWriter.region}`,
+    detail: misrouted.length ? `still elsewhere: ${misrouted.map((entry) => entry.target).join(', ')}` : `all route ${drillAliases(options).writeAlias} to ${finalWriter.region}`,
   });
   const late = switches.flatMap((item) =>
     Object.entries(item.regions)

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EksPoolerTarget, NEEDS_OPERATOR_ANNOTATION, NEEDS_OPERATOR_CONFIG_ANNOTATION } from '../../lib/adapters/pooler-eks.ts';
 import { KubernetesClient } from '../../lib/adapters/kubernetes.ts';
@@ -155,7 +157,7 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     for (const name of names) {
       expect(pods.configFile(name)).toBe(ini(NEW_WRITER));
       expect(pods.loadedIni(name)).toBe(ini(NEW_WRITER));
-      expect(pods.commands(name)).toEqual(['PAUSE appdb', 'RELOAD', 'SHOW DATABASES', 'RESUME appdb']);
+      expect(pods.commands(name)).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'SHOW DATABASES', 'SHOW CONFIG', 'RESUME "appdb"']);
       expect(pods.isPaused(name, 'appdb')).toBe(false);
     }
     expect(server.deletedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([]);
@@ -173,7 +175,7 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     // Assess
     expect(result.pods.map((pod) => pod.outcome)).toEqual(names.map(() => 'switched'));
     for (const name of names) {
-      expect(pods.commands(name)).toEqual(['PAUSE appdb', 'PAUSE appdb', 'RELOAD', 'SHOW DATABASES', 'RESUME appdb']);
+      expect(pods.commands(name)).toEqual(['PAUSE "appdb"', 'SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'SHOW DATABASES', 'SHOW CONFIG', 'RESUME "appdb"']);
       expect(pods.isPaused(name, 'appdb')).toBe(false);
     }
     expect(server.deletedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([]);
@@ -194,7 +196,7 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(JSON.stringify(result)).not.toContain(PASSWORD);
   });
 
-  it('does not PAUSE when the write alias is in session pool mode', async () => {
+  it('session pool mode: KILL (each session ends once, new ones wait) before RELOAD, never PAUSE, then RESUME', async () => {
     // Prepare
     const { target } = scenario({ configIni: ini(OLD_WRITER, 'session'), podNames: ['pgbouncer-a'] });
 
@@ -203,7 +205,19 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
 
     // Assess
     expect(result.pods).toMatchObject([{ pod: 'pgbouncer-a', outcome: 'switched' }]);
-    expect(pods.commands('pgbouncer-a')).toEqual(['RELOAD', 'SHOW DATABASES']);
+    expect(pods.commands('pgbouncer-a')).toEqual([
+      'SHOW CONFIG',
+      'SHOW DATABASES',
+      'KILL "appdb"',
+      'RELOAD',
+      'SHOW DATABASES',
+      'SHOW CONFIG',
+      // A client that connected during the hold costs a server_login_retry stall unless it is zeroed across RESUME.
+      'SET server_login_retry = 0',
+      'RESUME "appdb"',
+      'SHOW POOLS',
+      "SET server_login_retry = '15'",
+    ]);
   });
 
   it('evicts a Ready pod whose switch fails (never deletes it), resumes it first, and verifies its replacement', async () => {
@@ -226,7 +240,8 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     ]);
     expect(server.evictedPods).toEqual([`${namespace}/pgbouncer-b`]);
     expect(server.deletedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([]);
-    expect(pods.commands('pgbouncer-b')).toEqual(['PAUSE appdb', 'RELOAD', 'RESUME appdb']);
+    // The file is put back and reloaded before RESUME.
+    expect(pods.commands('pgbouncer-b')).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'RELOAD', 'RESUME "appdb"']);
     expect(pods.isPaused('pgbouncer-b', 'appdb')).toBe(false);
     expect(pods.commands('pgbouncer-b-r')).toEqual(['SHOW DATABASES']);
   });
@@ -288,7 +303,7 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     // Assess
     expect(result.pods).toEqual([expect.objectContaining({ pod: 'pgbouncer-a', outcome: 'restarted', reason: expect.stringContaining('at pause') })]);
     expect(server.evictedPods).toContain(`${namespace}/pgbouncer-a`);
-    expect(pods.commands('pgbouncer-a')).toEqual(['PAUSE appdb', 'RESUME appdb']);
+    expect(pods.commands('pgbouncer-a')).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RESUME "appdb"']);
   });
 
   it('reports needs-operator when a freshly started pod routes wrongly too, marks the ConfigMap, and later runs restart nothing', async () => {
@@ -315,7 +330,8 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(second.decision.decision).toBe('needs-operator');
     expect(second.decision.reason).toMatch(/an earlier run found that pod pgbouncer-a-r/);
     expect(server.evictedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([`${namespace}/pgbouncer-a`]);
-    expect(pods.commands('pgbouncer-b')).toEqual(['PAUSE appdb', 'RELOAD', 'RESUME appdb', 'SHOW DATABASES']);
+    // The failed switch puts the old file back (second RELOAD) before RESUME; the later run only reads.
+    expect(pods.commands('pgbouncer-b')).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'RELOAD', 'RESUME "appdb"', 'SHOW DATABASES']);
     expect(server.requests.some((request) => request.method === 'DELETE')).toBe(false);
   });
 
@@ -459,6 +475,23 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(server.requests.some((request) => request.path.endsWith('/eviction'))).toBe(false);
   });
 
+  it('a pod routing right but with its write alias left paused (SIGPIPE, a run that died) is not converged: it is switched and resumed', async () => {
+    // Prepare
+    const { target, names } = scenario({ configIni: ini(NEW_WRITER), podIni: ini(NEW_WRITER), podNames: ['pgbouncer-a', 'pgbouncer-b'] });
+    // Leave pgbouncer-a paused, as a script killed between PAUSE and RESUME would.
+    writeFileSync(join(pods.stateDir('pgbouncer-a'), 'paused.appdb'), '');
+
+    // Act
+    const result = await target.apply(plan([]));
+
+    // Assess
+    expect(result.pods).toMatchObject([
+      { pod: 'pgbouncer-a', outcome: 'switched' },
+      { pod: 'pgbouncer-b', outcome: 'unchanged' },
+    ]);
+    for (const name of names) expect(pods.isPaused(name, 'appdb')).toBe(false);
+  });
+
   it('switches a pod that lags behind an already-patched ConfigMap (a run that died mid-way)', async () => {
     // Prepare
     const { target } = scenario({ configIni: ini(NEW_WRITER), podIni: ini(OLD_WRITER), podNames: ['pgbouncer-a'] });
@@ -534,7 +567,7 @@ describe('EksPoolerTarget.apply: stragglers (every run checks every pod it can r
       ['pgbouncer-a', 'switched'],
       ['pgbouncer-new', 'switched'],
     ]);
-    expect(pods.commands('pgbouncer-new')).toEqual(['SHOW DATABASES', 'PAUSE appdb', 'RELOAD', 'SHOW DATABASES', 'RESUME appdb']);
+    expect(pods.commands('pgbouncer-new')).toEqual(['SHOW DATABASES', 'SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'SHOW DATABASES', 'SHOW CONFIG', 'RESUME "appdb"']);
     expect(pods.loadedIni('pgbouncer-new')).toBe(ini(NEW_WRITER));
   });
 });
@@ -574,20 +607,27 @@ describe('EksPoolerTarget.pauseWrites / resumeWrites', () => {
     expect(allPaused).toEqual([true, true]);
     for (const name of names) {
       expect(pods.isPaused(name, 'appdb')).toBe(false);
-      expect(pods.commands(name)).toEqual(['PAUSE appdb', 'PAUSE appdb', 'RESUME appdb', 'RESUME appdb']);
+      expect(pods.commands(name)).toEqual(['PAUSE "appdb"', 'PAUSE "appdb"', 'RESUME "appdb"', 'RESUME "appdb"']);
     }
   });
 
-  it('does not pause in session pool mode, and says why', async () => {
+  it('session pool mode: KILLs the write alias in every pod (PAUSE would wait for clients), once, and RESUMEs it', async () => {
     // Prepare
-    const { target } = scenario({ configIni: ini(OLD_WRITER, 'session') });
+    const { target, names } = scenario({ configIni: ini(OLD_WRITER, 'session') });
 
     // Act
     const decision = await target.pauseWrites();
+    const again = await target.pauseWrites();
+    const resumed = await target.resumeWrites();
 
-    // Assess
-    expect(decision).toMatchObject({ decision: 'skip-pause', reason: expect.stringContaining('pool_mode of appdb is session') });
-    expect(server.requests.some((request) => request.path.endsWith('/exec'))).toBe(false);
+    // Assess: the second KILL is skipped in the pod (the alias is already held), so waiting sessions survive.
+    expect(decision).toMatchObject({ decision: 'paused', reason: expect.stringContaining('KILL appdb (session pool mode') });
+    expect(again.decision).toBe('paused');
+    expect(resumed.decision).toBe('resumed');
+    for (const name of names) {
+      expect(pods.commands(name)).toEqual(['SHOW DATABASES', 'KILL "appdb"', 'SHOW DATABASES', 'RESUME "appdb"']);
+      expect(pods.isPaused(name, 'appdb')).toBe(false);
+    }
   });
 
   it('resumes the pods that paused when another pod cannot pause, and names that pod', async () => {

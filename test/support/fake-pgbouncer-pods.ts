@@ -91,6 +91,10 @@ export class FakePgBouncerPods {
     return join(this.#root, pod, 'config');
   }
 
+  stateDir(pod: string): string {
+    return this.#stateDir(pod);
+  }
+
   #stateDir(pod: string): string {
     return join(this.#root, pod, 'state');
   }
