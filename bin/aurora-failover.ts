@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 /**
- * `aurora-failover <command> [options]`. Each command lives in lib/cli/<command>.ts and exports
- * `(argv) => Promise<exitCode>`; it is loaded only when run. To add a command, add one entry to COMMANDS.
+ * `aurora-failover <command> [options]` (Node 24; bin/aurora-failover.mjs is the launcher that finds Node 24).
+ * Each command lives in lib/cli/<command>.ts and exports `(argv) => Promise<exitCode>`; it is loaded only
+ * when run. To add a command, add one entry to COMMANDS. Every error ends here as ONE line on stderr and
+ * exit 2 (`AURORA_FAILOVER_DEBUG=1` adds the stack of an unexpected one).
  */
+import { oneLineError } from '../lib/cli/errors.ts';
+
 type CommandRunner = (argv: readonly string[]) => Promise<number>;
 
 interface Command {
@@ -29,10 +33,17 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const command = name === undefined ? undefined : COMMANDS[name];
   if (!command) {
-    process.stderr.write(`${name === undefined ? 'no command given' : `unknown command ${JSON.stringify(name)}`}\n${usage()}`);
+    const problem = name === undefined ? 'no command given' : `unknown command ${JSON.stringify(name)}`;
+    process.stderr.write(`aurora-failover: ${problem}; commands: ${Object.keys(COMMANDS).join(', ')} (aurora-failover --help)\n`);
     return 2;
   }
-  return (await command.load())(rest);
+  try {
+    return await (await command.load())(rest);
+  } catch (error) {
+    process.stderr.write(`aurora-failover ${name}: ${oneLineError(error)}\n`);
+    if (process.env.AURORA_FAILOVER_DEBUG === '1' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    return 2;
+  }
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -1,15 +1,16 @@
 /**
  * `npm run bench`: the drill once per strategy (restart, reload, live), in transaction and in session pool
- * mode, with the same load; prints one comparison table and writes every run's JSON to
- * bench-results.json (`{ "runs": [ <drill JSON>, ... ] }`).
+ * mode, with the same load and RDS events only on the old writer region's bus; then the live strategy in
+ * transaction mode once per other event-delivery mode (all, new-writer, none). Prints one comparison table
+ * and writes every run's JSON to bench-results.json (`{ "runs": [ <drill JSON>, ... ] }`).
  *
  *   npm run bench -- [--duration 20] [--scenario switchover] [--clients 4] [--tps 1000] [--json bench-results.json]
- *                    [--pool-modes transaction,session]
+ *                    [--pool-modes transaction,session] [--event-deliveries all,new-writer,none]
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { runDrill } from '../lib/drill/run-drill.ts';
-import { DrillPoolModes, DrillScenarios, type BenchResults, type DrillPoolMode, type DrillScenario, type DrillStrategy } from '../lib/drill/results.ts';
+import { DrillEventDeliveries, DrillPoolModes, DrillScenarios, type BenchResults, type DrillEventDelivery, type DrillPoolMode, type DrillScenario, type DrillStrategy } from '../lib/drill/results.ts';
 import { renderBenchTable } from '../lib/drill/bench-table.ts';
 import { renderResultsTable } from '../lib/drill/report-text.ts';
 
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     tps: { type: 'string', default: '1000' },
     json: { type: 'string', default: 'bench-results.json' },
     'pool-modes': { type: 'string', default: 'transaction,session' },
+    'event-deliveries': { type: 'string', default: 'all,new-writer,none' },
   },
   strict: true,
 });
@@ -31,23 +33,29 @@ const scenario = values.scenario as DrillScenario;
 if (!DrillScenarios.includes(scenario)) throw new Error(`--scenario must be one of ${DrillScenarios.join(', ')}`);
 const poolModes = values['pool-modes'].split(',') as DrillPoolMode[];
 for (const mode of poolModes) if (!DrillPoolModes.includes(mode)) throw new Error(`--pool-modes: unknown pool mode ${mode}`);
+const deliveries = values['event-deliveries'].split(',').filter((mode) => mode !== '') as DrillEventDelivery[];
+for (const mode of deliveries) if (!DrillEventDeliveries.includes(mode)) throw new Error(`--event-deliveries: unknown mode ${mode}`);
+
+const runs: Array<{ strategy: DrillStrategy; poolMode: DrillPoolMode; eventDelivery: DrillEventDelivery }> = [
+  ...poolModes.flatMap((poolMode) => STRATEGIES.map((strategy) => ({ strategy, poolMode, eventDelivery: 'old-writer' as const }))),
+  ...deliveries.filter((mode) => mode !== 'old-writer').map((eventDelivery) => ({ strategy: 'live' as const, poolMode: 'transaction' as const, eventDelivery })),
+];
 
 const bench: BenchResults = { runs: [] };
-for (const poolMode of poolModes) {
-  for (const strategy of STRATEGIES) {
-    process.stderr.write(`bench: ${strategy}, ${poolMode} pooling, ${scenario}, ${values.duration} s ...\n`);
-    const results = await runDrill({
-      scenario,
-      strategy,
-      poolMode,
-      durationMs: Number(values.duration) * 1000,
-      clientsPerRegion: Number(values.clients),
-      targetWriteTps: Number(values.tps),
-      handleProcessSignals: true,
-    });
-    process.stderr.write(`${renderResultsTable(results)}\n\n`);
-    bench.runs.push(results);
-  }
+for (const { strategy, poolMode, eventDelivery } of runs) {
+  process.stderr.write(`bench: ${strategy}, ${poolMode} pooling, events to ${eventDelivery}, ${scenario}, ${values.duration} s ...\n`);
+  const results = await runDrill({
+    scenario,
+    strategy,
+    poolMode,
+    eventDelivery,
+    durationMs: Number(values.duration) * 1000,
+    clientsPerRegion: Number(values.clients),
+    targetWriteTps: Number(values.tps),
+    handleProcessSignals: true,
+  });
+  process.stderr.write(`${renderResultsTable(results)}\n\n`);
+  bench.runs.push(results);
 }
 await writeFile(values.json, `${JSON.stringify(bench, null, 2)}\n`);
 process.stdout.write(`${renderBenchTable(bench)}\n`);

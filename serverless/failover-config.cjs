@@ -6,7 +6,11 @@
  * The config file is `config/<stage>.yml`, or the path in the FAILOVER_CONFIG_FILE environment
  * variable. Validation runs `node lib/cli/validate-config.ts <file> --region <region>` with the Node
  * that runs `sls` (Node 24 through our npm scripts), so the Lambdas and the build share one schema
- * (lib/core/config.ts). An invalid config fails `sls package` with the field named.
+ * (lib/core/config.ts). An invalid config fails `sls package` with the field named, printed once on one
+ * line without a stack trace: sls would otherwise list the same error once per `${failover:...}` variable
+ * (and with stacks for file resolvers), so the plugin prints it itself and exits 1. The plugin also checks
+ * what the schema cannot know: `switchover.lockLeaseSeconds` must exceed both state machines'
+ * TimeoutSeconds (statemachines/*.asl.json), or a run still inside its timeout could be taken for stuck.
  *
  * Addresses (all derived from the validated config, for this stack's region):
  *   json                 compact normalized config
@@ -28,11 +32,13 @@
  *   endpointGroupArns    every configured Global Accelerator endpoint group ARN (all regions)
  *   hostedZoneArns       ARNs of every configured Route 53 hosted zone (all regions, deduplicated)
  *   snsTopicArn          the notification topic ARN, or '' when notifications are off
+ *   snsKmsKeyArn         the KMS key that encrypts that topic, or '' when none is configured
  *   scheduleRate         the reconcile schedule's rate expression (a valid one even when disabled)
  *   scheduleEnabled      false when reconcile.schedule is `disabled`
  */
 const { execFile } = require('node:child_process');
 const path = require('node:path');
+const { readDefinition } = require('./definitions.cjs');
 
 const MIN_NODE_MAJOR = 24;
 const DEFAULT_SCHEDULE_RATE = 'rate(5 minutes)';
@@ -42,6 +48,44 @@ function withoutStack(message) {
   const error = new Error(message);
   error.stack = message;
   return error;
+}
+
+/** A validator's stderr as one line: no class-name prefix, line breaks joined with '; '. */
+function oneLine(text) {
+  return String(text)
+    .trim()
+    .replace(/^InvalidConfigError:\s*/, '')
+    .split(/\s*[\r\n]+\s*/)
+    .filter(Boolean)
+    .join('; ');
+}
+
+/**
+ * `switchover.lockLeaseSeconds` must exceed every state machine's TimeoutSeconds: the run lock ignores an
+ * execution RUNNING longer than the lease, so a shorter lease lets a second run start beside a live one.
+ * Returns the problem as one line, or undefined.
+ */
+function lockLeaseProblem(lockLeaseSeconds, timeouts) {
+  const longest = Math.max(...Object.values(timeouts));
+  if (lockLeaseSeconds > longest) return undefined;
+  const listed = Object.entries(timeouts).map(([name, seconds]) => `${name} ${seconds} s`).join(', ');
+  return `switchover.lockLeaseSeconds is ${lockLeaseSeconds} but must exceed both state machines' TimeoutSeconds (${listed}): a run still inside its timeout would be taken for stuck and a second run would start beside it; set it above ${longest}`;
+}
+
+async function stateMachineTimeouts() {
+  const entries = await Promise.all(['reconcile', 'switchover'].map(async (name) => [name, (await readDefinition(name)).definition.TimeoutSeconds]));
+  return Object.fromEntries(entries);
+}
+
+let reported = false;
+/** Prints a config problem once, on one line, and ends sls with exit code 1 (see the header). */
+function failOnce(message) {
+  if (!reported) {
+    reported = true;
+    process.stderr.write(`Error: ${message}\n`, () => process.exit(1));
+  }
+  // Never settles: sls must not go on to list the same problem for every variable.
+  return new Promise(() => undefined);
 }
 
 function runValidator(serviceDir, file, region) {
@@ -62,8 +106,8 @@ function runValidator(serviceDir, file, region) {
       { cwd: serviceDir, maxBuffer: 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error) {
-          const detail = String(stderr).trim() || error.message;
-          reject(withoutStack(`invalid failover config (${file}): ${detail}`));
+          const detail = oneLine(String(stderr).trim() || error.message);
+          reject(withoutStack(detail.includes(file) ? `invalid failover config: ${detail}` : `invalid failover config (${file}): ${detail}`));
           return;
         }
         resolve(String(stdout).trim());
@@ -96,6 +140,8 @@ function deriveValues(json, file, region) {
     dbClusterArn: section.dbClusterArn,
     globalClusterArn: `arn:${partition}:rds::${account}:global-cluster:${config.globalClusterId}`,
     memberDbClusterArns: Object.values(config.regions).map((member) => member.dbClusterArn),
+    // The other regions' stacks: prepared before a switchover, sent the global-failover events (docs/coordination.md).
+    peerRegions: Object.keys(config.regions).filter((name) => name !== region),
     eksClusterArns: eksClusterNames.map((name) => `arn:${partition}:eks:${region}:${account}:cluster/${name}`),
     eksClusterNames,
     vpc: section.vpc || { subnetIds: [], securityGroupIds: [] },
@@ -107,6 +153,7 @@ function deriveValues(json, file, region) {
     endpointGroupArns,
     hostedZoneArns: hostedZoneIds.map((id) => `arn:${partition}:route53:::hostedzone/${id}`),
     snsTopicArn: config.notifications ? config.notifications.snsTopicArn : '',
+    snsKmsKeyArn: (config.notifications && config.notifications.kmsKeyArn) || '',
     scheduleRate: scheduleEnabled ? config.reconcile.schedule : DEFAULT_SCHEDULE_RATE,
     scheduleEnabled,
   };
@@ -120,6 +167,8 @@ class FailoverConfigPlugin {
       const region = await resolveVariable('self:provider.region');
       const file = process.env.FAILOVER_CONFIG_FILE || path.join('config', `${stage}.yml`);
       const json = await runValidator(serviceDir, file, region);
+      const leaseProblem = lockLeaseProblem(JSON.parse(json).switchover.lockLeaseSeconds, await stateMachineTimeouts());
+      if (leaseProblem) throw withoutStack(`invalid failover config (${file}): ${leaseProblem}`);
       return deriveValues(json, file, region);
     };
 
@@ -127,7 +176,12 @@ class FailoverConfigPlugin {
       failover: {
         async resolve(context) {
           if (!loaded) loaded = load(context);
-          const values = await loaded;
+          let values;
+          try {
+            values = await loaded;
+          } catch (error) {
+            return failOnce(error.message);
+          }
           if (!Object.prototype.hasOwnProperty.call(values, context.address)) {
             throw withoutStack(
               `unknown \${failover:${context.address}}; known: ${Object.keys(values).join(', ')}`
@@ -141,3 +195,6 @@ class FailoverConfigPlugin {
 }
 
 module.exports = FailoverConfigPlugin;
+// For the packaging test.
+module.exports.lockLeaseProblem = lockLeaseProblem;
+module.exports.oneLine = oneLine;

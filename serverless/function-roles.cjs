@@ -11,7 +11,7 @@
  * The role of function `<key>` is `<PascalKey>Role`; serverless.yml names it in the function's `role:`.
  */
 
-/** What each step of lib/workflow/{reconcile,switchover,run-lock-step}.ts calls, by function key. */
+/** What each step of lib/workflow/{reconcile,switchover,run-lock-step,coordination}.ts calls, by function key. */
 const GRANTS_BY_FUNCTION = {
   'acquire-run-lock': ['listRunningExecutions'],
   'observe-topology': ['readTopology'],
@@ -22,12 +22,19 @@ const GRANTS_BY_FUNCTION = {
   report: ['notify'],
   'resume-poolers': ['reachPoolers'],
   'report-failure': ['notify'],
-  preflight: ['readTopology', 'readRpoLag', 'readPoolers', 'readTraffic'],
+  preflight: ['readTopology', 'readRpoLag', 'readPoolers', 'readTraffic', 'invokePeers'],
   'pause-poolers': ['reachPoolers'],
-  'execute-switch': ['moveWriter'],
+  // A repeated ExecuteSwitch reads FailoverState after a state fault (lib/adapters/rds.ts alreadyMoving).
+  'execute-switch': ['moveWriter', 'readGlobalCluster'],
   'check-switch': ['readTopology'],
   'resume-early': ['reachPoolers'],
   'summarize-switchover': [],
+  // Cross-region coordination (docs/coordination.md).
+  'prepare-peers': ['invokePeers'],
+  'release-peers': ['invokePeers'],
+  'check-follow': ['readTopology'],
+  // Not a workflow task: invoked by the peer regions' prepare-peers and preflight.
+  'prepare-for-switch': ['reachPoolers', 'readTopology', 'startFollowRun'],
 };
 
 /**
@@ -77,6 +84,7 @@ function grantStatements(scope) {
       ...describeMembers,
     ],
     readMemberClusters: describeMembers,
+    readGlobalCluster: statement('DescribeGlobalCluster', ['rds:DescribeGlobalClusters'], [scope.globalClusterArn]),
     moveWriter: statement(
       'MoveGlobalWriter',
       ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster'],
@@ -97,7 +105,18 @@ function grantStatements(scope) {
     ],
     // GetMetricData supports no resource-level permissions.
     readRpoLag: statement('ReadRpoLag', ['cloudwatch:GetMetricData'], ['*']),
-    notify: statement('PublishRunReports', ['sns:Publish'], scope.snsTopicArn ? [scope.snsTopicArn] : []),
+    notify: [
+      ...statement('PublishRunReports', ['sns:Publish'], scope.snsTopicArn ? [scope.snsTopicArn] : []),
+      // A topic encrypted with a customer managed key: SNS needs the publisher to hold these on the key.
+      ...(scope.snsTopicArn && scope.snsKmsKeyArn ? encryptForTopic(scope.snsTopicArn, scope.snsKmsKeyArn) : []),
+    ],
+    // Only the peer stacks' prepare-for-switch functions, named by the stack naming convention, in their regions.
+    invokePeers: statement(
+      'InvokePeerPrepareForSwitch',
+      ['lambda:InvokeFunction'],
+      scope.peerRegions.map((peer) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:lambda:${peer}:\${AWS::AccountId}:function:${scope.prefix}-prepare-for-switch` })),
+    ),
+    startFollowRun: statement('StartFollowRun', ['states:StartExecution'], [stateMachineArn('reconcile')]),
   };
 }
 
@@ -130,6 +149,20 @@ function vpcNetworkInterfaceStatements(vpc) {
   ];
 }
 
+/** kms:GenerateDataKey + kms:Decrypt on the topic's key, only through SNS in the topic's region. */
+function encryptForTopic(topicArn, keyArn) {
+  const topicRegion = topicArn.split(':')[3];
+  return [
+    {
+      Sid: 'EncryptRunReports',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: [keyArn],
+      Condition: { StringEquals: { 'kms:ViaService': `sns.${topicRegion}.amazonaws.com` } },
+    },
+  ];
+}
+
 function roleOf(functionKey, grants, scope) {
   const functionName = `${scope.prefix}-${functionKey}`;
   const logs = {
@@ -154,7 +187,7 @@ function roleOf(functionKey, grants, scope) {
 }
 
 module.exports = async ({ resolveVariable }) => {
-  const [service, stage, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, vpc] = await Promise.all([
+  const [service, stage, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, snsKmsKeyArn, peerRegions, vpc] = await Promise.all([
     resolveVariable('self:service'),
     resolveVariable('sls:stage'),
     resolveVariable('failover:globalClusterArn'),
@@ -163,9 +196,11 @@ module.exports = async ({ resolveVariable }) => {
     resolveVariable('failover:endpointGroupArns'),
     resolveVariable('failover:hostedZoneArns'),
     resolveVariable('failover:snsTopicArn'),
+    resolveVariable('failover:snsKmsKeyArn'),
+    resolveVariable('failover:peerRegions'),
     resolveVariable('failover:vpc'),
   ]);
-  const scope = { prefix: `${service}-${stage}`, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, vpc };
+  const scope = { prefix: `${service}-${stage}`, globalClusterArn, memberDbClusterArns, eksClusterArns, endpointGroupArns, hostedZoneArns, snsTopicArn, snsKmsKeyArn, peerRegions, vpc };
   const grants = grantStatements(scope);
   const Resources = {};
   for (const [functionKey, names] of Object.entries(GRANTS_BY_FUNCTION)) {

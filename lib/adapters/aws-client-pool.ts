@@ -56,6 +56,7 @@ export class AwsClientPool {
   readonly #classes: Partial<ClientClasses>;
   readonly #config: (region: string) => ClientConfig;
   readonly #rds = new Map<string, RDSClient>();
+  readonly #rdsOnce = new Map<string, RDSClient>();
   readonly #eks = new Map<string, EKSClient>();
   readonly #sfn = new Map<string, SFNClient>();
   readonly #cloudwatch = new Map<string, CloudWatchClient>();
@@ -80,6 +81,15 @@ export class AwsClientPool {
 
   rds(region: string): RDSClient {
     return cached(this.#rds, region, () => new (this.#class('rds'))(this.#config(region)));
+  }
+
+  /**
+   * An RDS client that makes exactly one attempt per call (no SDK retry), for calls that are not safe to
+   * repeat blindly (SwitchoverGlobalCluster, FailoverGlobalCluster): a retried request whose first attempt
+   * was accepted would meet a state fault. The caller decides what a repeat means.
+   */
+  rdsSingleAttempt(region: string): RDSClient {
+    return cached(this.#rdsOnce, region, () => new (this.#class('rds'))({ ...this.#config(region), maxAttempts: 1 }));
   }
 
   eks(region: string): EKSClient {

@@ -16,6 +16,7 @@ import {
 
 // Route 53 answers PriorRequestNotComplete while an earlier change to the zone is still being applied;
 // Global Accelerator answers TransactionInProgressException while another update of the accelerator runs.
+// SNS answers KMSThrottlingException when the topic's KMS key is throttled (a topic with a customer key).
 const THROTTLING_NAMES = new Set([
   'ThrottlingException',
   'Throttling',
@@ -27,6 +28,7 @@ const THROTTLING_NAMES = new Set([
   'SlowDown',
   'PriorRequestNotComplete',
   'TransactionInProgressException',
+  'KMSThrottlingException',
 ]);
 const TIMEOUT_NAMES = new Set(['TimeoutError', 'AbortError', 'RequestTimeout', 'RequestTimeoutException']);
 const SERVER_NAMES = new Set(['InternalFailure', 'InternalServerError', 'InternalServiceError', 'InternalServiceErrorException', 'ServiceUnavailable', 'ServiceUnavailableException']);

@@ -26,10 +26,12 @@ export interface TrafficAdapterOptions {
  * us-west-2 client (the only region serving the API). `apply` is compare-and-set per change: it
  * re-describes the group, skips a change already at `to`, refuses one whose dial is no longer `from`.
  *
- * UpdateEndpointGroup's EndpointConfigurations, when sent, is the group's complete endpoint list
- * (replace semantics: an empty list removes every endpoint); the API reference does not promise that
- * omitting it keeps the endpoints. So each update carries the endpoints just described, unchanged
- * (EndpointId, Weight, ClientIPPreservationEnabled), and only the dial changes.
+ * Each update sends only what changes: EndpointGroupArn and TrafficDialPercentage. Every other request
+ * field of UpdateEndpointGroup is optional (API reference: "Required: No"), and EndpointConfigurations,
+ * when sent, replaces the group's whole endpoint list. Rebuilding that list from DescribeEndpointGroup
+ * would drop what the description does not return (each endpoint's AttachmentArn for cross-account
+ * endpoints) and would undo an endpoint change someone made between our describe and our update. So it
+ * is never sent, and neither are the health-check fields or PortOverrides.
  */
 export class GlobalAcceleratorTrafficAdapter implements TrafficAdapter {
   readonly kind = TrafficKind.GlobalAccelerator;
@@ -75,7 +77,7 @@ export class GlobalAcceleratorTrafficAdapter implements TrafficAdapter {
           `global accelerator dial of ${group.region} (${group.endpointGroupArn}) is ${current}%, not the expected ${change.from}%: someone else changed it; observe and plan again`,
         );
       }
-      await this.#update(group, described, change.to);
+      await this.#update(group, change.to);
       applied.push(`${group.region} ${change.from}% -> ${change.to}%`);
     }
     const durationMs = this.#now() - started;
@@ -113,20 +115,10 @@ export class GlobalAcceleratorTrafficAdapter implements TrafficAdapter {
     return endpointGroup;
   }
 
-  async #update(group: ConfiguredGroup, described: EndpointGroup, dial: number): Promise<void> {
-    const endpointConfigurations = (described.EndpointDescriptions ?? []).map((endpoint) => ({
-      EndpointId: endpoint.EndpointId,
-      ...(endpoint.Weight !== undefined ? { Weight: endpoint.Weight } : {}),
-      ...(endpoint.ClientIPPreservationEnabled !== undefined ? { ClientIPPreservationEnabled: endpoint.ClientIPPreservationEnabled } : {}),
-    }));
+  async #update(group: ConfiguredGroup, dial: number): Promise<void> {
     try {
-      await this.#clients.globalAccelerator().send(
-        new UpdateEndpointGroupCommand({
-          EndpointGroupArn: group.endpointGroupArn,
-          TrafficDialPercentage: dial,
-          EndpointConfigurations: endpointConfigurations,
-        }),
-      );
+      // Only the dial: see the class comment for why EndpointConfigurations is never sent.
+      await this.#clients.globalAccelerator().send(new UpdateEndpointGroupCommand({ EndpointGroupArn: group.endpointGroupArn, TrafficDialPercentage: dial }));
     } catch (error) {
       throw toFailoverError(error, `globalaccelerator:UpdateEndpointGroup ${group.endpointGroupArn}`);
     }

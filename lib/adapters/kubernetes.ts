@@ -25,13 +25,26 @@ export interface KubernetesAccess {
 
 export interface ConfigMapSnapshot {
   readonly data: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
   readonly resourceVersion: string;
 }
 
 export interface PodSummary {
   readonly name: string;
+  /** metadata.uid: tells a recreated StatefulSet pod (same name) from the one it replaced. */
+  readonly uid: string;
+  readonly labels: Readonly<Record<string, string>>;
   readonly containers: readonly string[];
+  /** Condition Ready=True: the pod is in its Service's endpoints and counts as healthy for a PodDisruptionBudget. */
+  readonly ready: boolean;
 }
+
+/**
+ * What the Eviction API answered: `evicted` (201; the pod terminates gracefully and its controller replaces it),
+ * `gone` (404: nothing to evict), or `refused` (429: a PodDisruptionBudget allows no disruption now; never
+ * delete instead, wait for the budget or stop).
+ */
+export type EvictionResult = { readonly outcome: 'evicted' | 'gone' } | { readonly outcome: 'refused'; readonly reason: string };
 
 export interface ExecResult {
   readonly stdout: string;
@@ -49,11 +62,13 @@ export interface KubernetesApi {
   patchConfigMapKey(namespace: string, name: string, key: string, value: string, expectedResourceVersion: string): Promise<ConfigMapSnapshot>;
   /** What `kubectl rollout restart` does: stamps the pod template's `kubectl.kubernetes.io/restartedAt`. */
   restartWorkload(namespace: string, kind: WorkloadKind, name: string, at: Date): Promise<void>;
-  /** Pods matching the selector that are Running, Ready and not terminating. */
+  /** Merge-patches metadata.annotations (null removes one); leaves data and the other annotations alone. */
+  annotateConfigMap(namespace: string, name: string, annotations: Readonly<Record<string, string | null>>): Promise<ConfigMapSnapshot>;
+  /** Pods matching the selector that are Running and not terminating, Ready or not (`ready` says which). */
   listPods(namespace: string, labelSelector: string): Promise<PodSummary[]>;
   execInPod(namespace: string, pod: string, container: string, command: readonly string[], options?: ExecOptions): Promise<ExecResult>;
-  /** Deletes a pod so its controller recreates it; a pod that is already gone counts as deleted. */
-  deletePod(namespace: string, name: string): Promise<void>;
+  /** Asks the Eviction API (policy/v1) to evict one pod, which respects its PodDisruptionBudget. */
+  evictPod(namespace: string, name: string): Promise<EvictionResult>;
 }
 
 export interface ExecOptions {
@@ -81,10 +96,23 @@ const TLS_ERROR_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-/** A KubeConfig for one cluster: server + CA + bearer token, TLS verified. */
+/**
+ * The client library leaves `rejectUnauthorized` unset on its WebSocket (exec) path, so Node falls back to
+ * NODE_TLS_REJECT_UNAUTHORIZED, and `=0` there would silently turn verification off. This sets it to
+ * true explicitly, before the library builds its agent (so the agent carries it) and after (so the request does).
+ */
+class VerifiedKubeConfig extends KubeConfig {
+  override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
+    opts.rejectUnauthorized = true;
+    await super.applyToHTTPSOptions(opts);
+    opts.rejectUnauthorized = true;
+  }
+}
+
+/** A KubeConfig for one cluster: server + CA + bearer token, TLS verified whatever the environment says. */
 export function createKubeConfig(access: KubernetesAccess): KubeConfig {
   assertHttps(access.server);
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new VerifiedKubeConfig();
   kubeConfig.loadFromOptions({
     clusters: [{ name: 'target', server: access.server, caData: Buffer.from(access.certificateAuthority).toString('base64'), skipTLSVerify: false }],
     users: [{ name: 'aurora-failover', token: access.token }],
@@ -131,6 +159,15 @@ export class KubernetesClient implements KubernetesApi {
     return configMapSnapshot(body, what);
   }
 
+  async annotateConfigMap(namespace: string, name: string, annotations: Readonly<Record<string, string | null>>): Promise<ConfigMapSnapshot> {
+    const what = `configmap ${namespace}/${name}`;
+    const body = await this.#request('PATCH', `/api/v1/namespaces/${seg(namespace)}/configmaps/${seg(name)}`, what, {
+      body: { metadata: { annotations } },
+      contentType: MERGE_PATCH,
+    });
+    return configMapSnapshot(body, what);
+  }
+
   async restartWorkload(namespace: string, kind: WorkloadKind, name: string, at: Date): Promise<void> {
     const resource = kind === 'Deployment' ? 'deployments' : 'statefulsets';
     const restartedAt = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -146,17 +183,24 @@ export class KubernetesClient implements KubernetesApi {
     const body = await this.#request('GET', `/api/v1/namespaces/${seg(namespace)}/pods?labelSelector=${encodeURIComponent(labelSelector)}`, what);
     const items = (body as { items?: unknown }).items;
     if (!Array.isArray(items)) throw new UpstreamError(`listing ${what} returned no items array`);
-    return items.filter(isReadyPod).map((pod) => ({
+    return items.filter(isRunningPod).map((pod) => ({
       name: pod.metadata.name,
+      uid: pod.metadata.uid ?? `name:${pod.metadata.name}`,
+      labels: { ...(pod.metadata.labels ?? {}) },
       containers: (pod.spec?.containers ?? []).map((container) => container.name),
+      ready: (pod.status?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True'),
     }));
   }
 
-  async deletePod(namespace: string, name: string): Promise<void> {
+  async evictPod(namespace: string, name: string): Promise<EvictionResult> {
+    const what = `eviction of pod ${namespace}/${name}`;
+    const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } };
     try {
-      await this.#request('DELETE', `/api/v1/namespaces/${seg(namespace)}/pods/${seg(name)}`, `pod ${namespace}/${name}`);
+      await this.#request('POST', `/api/v1/namespaces/${seg(namespace)}/pods/${seg(name)}/eviction`, what, { body: eviction, contentType: 'application/json' });
+      return { outcome: 'evicted' };
     } catch (error) {
-      if (error instanceof UpstreamError && /\(404\b/.test(error.message)) return;
+      if (error instanceof ThrottledError) return { outcome: 'refused', reason: error.message };
+      if (error instanceof UpstreamError && /\(404\b/.test(error.message)) return { outcome: 'gone' };
       throw error;
     }
   }
@@ -247,8 +291,12 @@ function statusError(status: number, text: string, what: string): Error {
 /** The Kubernetes Status message, shortened; object data never appears in Status messages of these calls. */
 function statusMessage(text: string): string {
   try {
-    const parsed = JSON.parse(text) as { kind?: unknown; message?: unknown };
-    if (parsed.kind === 'Status' && typeof parsed.message === 'string') return parsed.message.slice(0, 200);
+    const parsed = JSON.parse(text) as { kind?: unknown; message?: unknown; details?: { causes?: Array<{ message?: unknown }> } };
+    if (parsed.kind === 'Status' && typeof parsed.message === 'string') {
+      // An eviction refused by a PodDisruptionBudget says which budget and how many pods in its cause.
+      const causes = (parsed.details?.causes ?? []).map((cause) => cause.message).filter((message): message is string => typeof message === 'string');
+      return [parsed.message, ...causes].join(' ').slice(0, 300);
+    }
   } catch {
     // not JSON: no detail
   }
@@ -264,27 +312,32 @@ function parseJson(text: string, what: string): unknown {
 }
 
 function configMapSnapshot(body: unknown, what: string): ConfigMapSnapshot {
-  const object = body as { data?: unknown; metadata?: { resourceVersion?: unknown } };
+  const object = body as { data?: unknown; metadata?: { resourceVersion?: unknown; annotations?: unknown } };
   const resourceVersion = object.metadata?.resourceVersion;
   if (typeof resourceVersion !== 'string' || resourceVersion === '') throw new UpstreamError(`${what} has no metadata.resourceVersion`);
   const data: Record<string, string> = {};
   if (object.data && typeof object.data === 'object') {
     for (const [key, value] of Object.entries(object.data)) if (typeof value === 'string') data[key] = value;
   }
-  return { data, resourceVersion };
+  const annotations: Record<string, string> = {};
+  const rawAnnotations = object.metadata?.annotations;
+  if (rawAnnotations && typeof rawAnnotations === 'object') {
+    for (const [key, value] of Object.entries(rawAnnotations)) if (typeof value === 'string') annotations[key] = value;
+  }
+  return { data, annotations, resourceVersion };
 }
 
 interface PodObject {
-  metadata: { name: string; deletionTimestamp?: string };
+  metadata: { name: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: string };
   spec?: { containers?: Array<{ name: string }> };
   status?: { phase?: string; conditions?: Array<{ type?: string; status?: string }> };
 }
 
-function isReadyPod(value: unknown): value is PodObject {
+/** Running (its containers started, so exec can reach it) and not terminating; Ready or not. */
+function isRunningPod(value: unknown): value is PodObject {
   const pod = value as PodObject;
   if (typeof pod?.metadata?.name !== 'string' || pod.metadata.deletionTimestamp) return false;
-  if (pod.status?.phase !== 'Running') return false;
-  return (pod.status.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True');
+  return pod.status?.phase === 'Running';
 }
 
 function exitCodeOf(status: V1Status): { exitCode: number; failure?: string } {

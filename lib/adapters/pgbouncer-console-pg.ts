@@ -5,9 +5,11 @@
  */
 import pg from 'pg';
 import { InvalidInputError, ServiceUnavailableError, UpstreamError } from '../core/errors.ts';
-import type { PgBouncerConsole, PgBouncerDatabaseRow, PoolMode } from '../core/pgbouncer-console.ts';
+import { isSafeHost } from '../core/endpoint.ts';
+import { consoleIdentifier, type PgBouncerConfigRow, type PgBouncerConsole, type PgBouncerDatabaseRow, type PgBouncerPoolRow, type PoolMode } from '../core/pgbouncer-console.ts';
 
 const ALIAS = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
+const SETTING = /^[a-z_]{1,63}$/;
 const POOL_MODES: readonly string[] = ['session', 'transaction', 'statement'];
 const ALREADY_PAUSED = /already (suspended\/)?paused/i;
 const NOT_PAUSED = /not paused/i;
@@ -48,13 +50,19 @@ export class PgPgBouncerConsole implements PgBouncerConsole {
   async pause(database: string): Promise<void> {
     const alias = checkedAlias(database);
     this.#pauser ??= this.#connect();
-    await this.#run(this.#pauser, `PAUSE ${alias}`, ALREADY_PAUSED);
+    await this.#run(this.#pauser, `PAUSE ${consoleIdentifier(alias)}`, ALREADY_PAUSED);
   }
 
   async resume(database: string): Promise<void> {
     const alias = checkedAlias(database);
     this.#main ??= this.#connect();
-    await this.#run(this.#main, `RESUME ${alias}`, NOT_PAUSED);
+    await this.#run(this.#main, `RESUME ${consoleIdentifier(alias)}`, NOT_PAUSED);
+  }
+
+  async kill(database: string): Promise<void> {
+    const alias = checkedAlias(database);
+    this.#main ??= this.#connect();
+    await this.#run(this.#main, `KILL ${consoleIdentifier(alias)}`);
   }
 
   async reload(): Promise<void> {
@@ -66,6 +74,34 @@ export class PgPgBouncerConsole implements PgBouncerConsole {
     this.#main ??= this.#connect();
     const result = await this.#run(this.#main, 'SHOW DATABASES');
     return (result?.rows as RawDatabaseRow[] | undefined ?? []).map(parseDatabaseRow);
+  }
+
+  async showConfig(): Promise<PgBouncerConfigRow[]> {
+    this.#main ??= this.#connect();
+    const result = await this.#run(this.#main, 'SHOW CONFIG');
+    return ((result?.rows ?? []) as Array<Record<string, unknown>>).map((row) => ({
+      key: String(row.key ?? ''),
+      value: String(row.value ?? ''),
+      default: String(row.default ?? ''),
+    }));
+  }
+
+  async showPools(): Promise<PgBouncerPoolRow[]> {
+    this.#main ??= this.#connect();
+    const result = await this.#run(this.#main, 'SHOW POOLS');
+    return ((result?.rows ?? []) as Array<Record<string, unknown>>).map((row) => ({
+      database: String(row.database ?? ''),
+      user: String(row.user ?? ''),
+      clWaiting: Number(row.cl_waiting ?? 0),
+      svActive: Number(row.sv_active ?? 0),
+      svIdle: Number(row.sv_idle ?? 0),
+    }));
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    if (!SETTING.test(key)) throw new InvalidInputError('setting name must be a plain identifier');
+    this.#main ??= this.#connect();
+    await this.#run(this.#main, `SET ${key} = '${value.replaceAll("'", "''")}'`);
   }
 
   async close(): Promise<void> {
@@ -128,11 +164,18 @@ function checkedAlias(database: string): string {
   return database;
 }
 
+/**
+ * What a SHOW DATABASES host that is no DNS name or IP literal becomes: PgBouncer reports the host as its
+ * ini gave it, and a tab-glued `password=` is part of that value. It never equals a planned host, and it
+ * is what reaches reasons, logs and notifications instead of the value.
+ */
+export const HIDDEN_HOST = '(not a host name; value hidden)';
+
 export function parseDatabaseRow(row: RawDatabaseRow): PgBouncerDatabaseRow {
   const mode = row.pool_mode ?? '';
   return {
     name: row.name,
-    host: row.host === '' ? null : row.host,
+    host: row.host === '' || row.host === null ? null : isSafeHost(row.host) ? row.host : HIDDEN_HOST,
     port: Number(row.port),
     database: row.database,
     poolMode: POOL_MODES.includes(mode) ? (mode as PoolMode) : null,

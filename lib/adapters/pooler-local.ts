@@ -2,7 +2,7 @@
  * PoolerTargetAdapter for one local PgBouncer process: its pgbouncer.ini file is the config, its admin
  * console the control. Compare-and-set like the EKS adapter. Three switch strategies so the benchmark can
  * compare them under the same load:
- *  - live:    PAUSE write alias -> write file -> RELOAD -> verify -> RESUME (switchWriterLive);
+ *  - live:    PAUSE (session mode: KILL) write alias -> write file -> RELOAD -> verify -> RESUME (switchWriterLive);
  *  - reload:  write file -> RELOAD -> verify, no pause (transactions in flight on the old writer fail);
  *  - restart: write file -> stop and start PgBouncer (every client connection drops), like a pod restart.
  */
@@ -90,6 +90,7 @@ export class LocalPoolerTarget implements PoolerTargetAdapter {
         console,
         writeIni: (text) => this.#options.pooler.writeIni(text),
         newIni,
+        previousIni: ini,
         writeAlias: this.#options.writeAlias,
         readAlias: this.#options.readAlias,
         poolMode: readPoolMode(newIni, this.#options.writeAlias),
@@ -116,10 +117,19 @@ export class LocalPoolerTarget implements PoolerTargetAdapter {
   async pauseWrites(): Promise<Decision> {
     const step = `pause:${this.target}`;
     const mode = readPoolMode(await this.#options.pooler.readIni(), this.#options.writeAlias);
-    if (mode === 'session') {
-      return decide(step, 'skip', `${this.#options.writeAlias} is in session pool mode: PAUSE would wait for every client to disconnect`);
-    }
     const started = performance.now();
+    if (mode === 'session') {
+      // PAUSE would wait for every client to disconnect: KILL ends each session once and holds new ones.
+      const console = this.#adminConsole();
+      const row = (await console.showDatabases()).find((candidate) => candidate.name === this.#options.writeAlias);
+      if (row?.paused) return decide(step, 'paused', `${this.#options.writeAlias} is already held: its sessions are not ended twice`);
+      await bounded(console.kill(this.#options.writeAlias), this.#timeoutMs(), `KILL ${this.#options.writeAlias} on ${this.target}`);
+      return decide(
+        step,
+        'paused',
+        `session pool mode: KILL ${this.#options.writeAlias} ended each session once (one error per client) and holds new connections until RESUME (${(performance.now() - started).toFixed(0)} ms)`,
+      );
+    }
     try {
       await bounded(this.#adminConsole().pause(this.#options.writeAlias), this.#timeoutMs(), `PAUSE ${this.#options.writeAlias} on ${this.target}`);
     } catch (error) {

@@ -122,7 +122,7 @@ export async function switchoverGlobalCluster(clients: AwsClients, request: Glob
   const what = `rds:SwitchoverGlobalCluster ${request.globalClusterId} -> ${request.targetDbClusterArn} in ${request.callRegion}`;
   try {
     const response = await clients
-      .rds(request.callRegion)
+      .rdsSingleAttempt(request.callRegion)
       .send(new SwitchoverGlobalClusterCommand({ GlobalClusterIdentifier: request.globalClusterId, TargetDbClusterIdentifier: request.targetDbClusterArn }));
     return decide(
       'switchover',
@@ -130,6 +130,8 @@ export async function switchoverGlobalCluster(clients: AwsClients, request: Glob
       `RDS accepted the switchover of ${request.globalClusterId} to ${request.targetDbClusterArn} (called in ${request.callRegion}); global cluster status ${response.GlobalCluster?.Status ?? 'unknown'}`,
     );
   } catch (error) {
+    const repeat = await alreadyMoving(clients, request, error);
+    if (repeat) return decide('switchover', 'started', `${repeat}; counted as started (${what})`);
     throw moveError(error, what, request.globalClusterId);
   }
 }
@@ -145,7 +147,7 @@ export async function failoverGlobalCluster(clients: AwsClients, request: Global
   }
   const what = `rds:FailoverGlobalCluster ${request.globalClusterId} -> ${request.targetDbClusterArn} in ${request.callRegion}`;
   try {
-    const response = await clients.rds(request.callRegion).send(
+    const response = await clients.rdsSingleAttempt(request.callRegion).send(
       new FailoverGlobalClusterCommand({
         GlobalClusterIdentifier: request.globalClusterId,
         TargetDbClusterIdentifier: request.targetDbClusterArn,
@@ -158,8 +160,38 @@ export async function failoverGlobalCluster(clients: AwsClients, request: Global
       `RDS accepted the failover (data loss allowed) of ${request.globalClusterId} to ${request.targetDbClusterArn} (called in ${request.callRegion}); global cluster status ${response.GlobalCluster?.Status ?? 'unknown'}`,
     );
   } catch (error) {
+    const repeat = await alreadyMoving(clients, request, error);
+    if (repeat) return decide('failover', 'started', `${repeat}; counted as started (${what})`);
     throw moveError(error, what, request.globalClusterId);
   }
+}
+
+/** The state faults SwitchoverGlobalCluster and FailoverGlobalCluster answer while the cluster is busy. */
+const STATE_FAULTS = new Set(['InvalidGlobalClusterStateFault', 'InvalidDBClusterStateFault']);
+
+/**
+ * ExecuteSwitch may run twice (a Lambda retry, a lost response): the repeat meets a state fault. When
+ * the global cluster's FailoverState already moves the writer to the requested member, or that member is
+ * already the writer with nothing in progress, the request was accepted before: returns why, else null.
+ */
+async function alreadyMoving(clients: AwsClients, request: GlobalWriterMoveRequest, error: unknown): Promise<string | null> {
+  const fault = sdkErrorName(error);
+  if (!fault || !STATE_FAULTS.has(fault)) return null;
+  let cluster: GlobalCluster;
+  try {
+    cluster = await describeGlobalCluster(clients, request.callRegion, request.globalClusterId);
+  } catch {
+    return null;
+  }
+  const state = cluster.FailoverState;
+  if (state?.Status && state.ToDbClusterArn === request.targetDbClusterArn) {
+    return `RDS answered ${fault}, and FailoverState (${state.Status}) already moves ${request.globalClusterId} to ${request.targetDbClusterArn}`;
+  }
+  const member = cluster.GlobalClusterMembers?.find((candidate) => candidate.DBClusterArn === request.targetDbClusterArn);
+  if (!state?.Status && member?.IsWriter === true) {
+    return `RDS answered ${fault}, and ${request.targetDbClusterArn} is already the writer of ${request.globalClusterId}`;
+  }
+  return null;
 }
 
 function moveError(error: unknown, what: string, globalClusterId: string): Error {

@@ -73,7 +73,11 @@ export class Route53TrafficAdapter implements TrafficAdapter {
 
   async observe(): Promise<TrafficTargetState[]> {
     const found = await this.#read(this.#records);
-    return this.#records.map((record) => ({ kind: this.kind, region: record.region, resource: record.resource, weight: found.get(record.resource)!.Weight! }));
+    return this.#records.map((record) => {
+      const recordSet = found.get(record.resource)!;
+      const healthChecked = Boolean(recordSet.HealthCheckId) || recordSet.AliasTarget?.EvaluateTargetHealth === true;
+      return { kind: this.kind, region: record.region, resource: record.resource, weight: recordSet.Weight!, ...(healthChecked ? {} : { withoutHealthCheck: true as const }) };
+    });
   }
 
   async apply(changes: readonly TrafficChange[]): Promise<{ readonly decision: Decision; readonly durationMs: number }> {

@@ -10,10 +10,12 @@ import { dirname } from 'node:path';
 import { InvalidInputError } from '../core/errors.ts';
 import { MissingBinaryError } from '../local/binaries.ts';
 import { runDrill, type DrillOptions } from '../drill/run-drill.ts';
-import { DrillPoolModes, DrillScenarios, DrillStrategies, type DrillResults } from '../drill/results.ts';
+import { DrillEventDeliveries, DrillPoolModes, DrillScenarios, DrillStrategies, type DrillResults } from '../drill/results.ts';
 import { renderProgressLine, renderResultsTable, renderTimeline } from '../drill/report-text.ts';
 import { renderHtmlReport } from '../drill/report-html.ts';
 import { parseOptions } from './args.ts';
+import { oneLine } from './errors.ts';
+import { checkOutputPaths, type OutputPath } from './output-paths.ts';
 
 export const DRILL_USAGE = `usage: aurora-failover drill [options]
 
@@ -23,6 +25,14 @@ export const DRILL_USAGE = `usage: aurora-failover drill [options]
   --duration <seconds>                                 client load duration, default 30
   --clients <n>                                        clients per region, default 4
   --tps <n>                                            target write transactions/s, all regions, default 1000
+  --event-delivery all|old-writer|new-writer|none      which regions' event buses get the RDS events,
+                                                       default old-writer (the least favourable believable case)
+  --event-delay-ms <n>                                 EventBridge-like delivery delay, default 2000
+  --duplicate-events                                   deliver every RDS event twice
+  --promotion-ms <n>                                   hold the database fenced, not yet promoted, at least n ms
+                                                       (Aurora's switchover window is tens of seconds), default 0
+  --write-alias <name>                                 PgBouncer database name for writes, default appdb
+  --read-alias <name>                                  PgBouncer database name for reads, default appdb_ro
   --json <file>                                        write the results as JSON
   --report <file.html>                                 write a self-contained HTML report with a chart
   --decisions <file.jsonl>                             write every workflow step's decisions
@@ -36,6 +46,12 @@ const OPTIONS = {
   duration: { type: 'string' },
   clients: { type: 'string' },
   tps: { type: 'string' },
+  'event-delivery': { type: 'string' },
+  'event-delay-ms': { type: 'string' },
+  'duplicate-events': { type: 'boolean' },
+  'promotion-ms': { type: 'string' },
+  'write-alias': { type: 'string' },
+  'read-alias': { type: 'string' },
   json: { type: 'string' },
   report: { type: 'string' },
   decisions: { type: 'string' },
@@ -60,7 +76,12 @@ export function parseDrillOptions(argv: readonly string[]): DrillCliOptions | 'h
     durationMs: wholeNumber(values.duration ?? '30', '--duration', 5, 3600) * 1000,
     clientsPerRegion: wholeNumber(values.clients ?? '4', '--clients', 1, 64),
     targetWriteTps: wholeNumber(values.tps ?? '1000', '--tps', 10, 20_000),
+    eventDelivery: oneOf(values['event-delivery'] ?? 'old-writer', DrillEventDeliveries, '--event-delivery'),
+    eventDelayMs: wholeNumber(values['event-delay-ms'] ?? '2000', '--event-delay-ms', 0, 600_000),
+    duplicateEvents: values['duplicate-events'] ?? false,
+    promotionMs: wholeNumber(values['promotion-ms'] ?? '0', '--promotion-ms', 0, 600_000),
     quiet: values.quiet ?? false,
+    ...aliasOptions(values['write-alias'], values['read-alias']),
     ...(values.json ? { json: values.json } : {}),
     ...(values.report ? { report: values.report } : {}),
     ...(values.decisions ? { decisions: values.decisions } : {}),
@@ -72,7 +93,7 @@ export async function runDrillCli(argv: readonly string[]): Promise<number> {
   try {
     options = parseDrillOptions(argv);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${DRILL_USAGE}`);
+    process.stderr.write(`aurora-failover drill: ${oneLine((error as Error).message)} (aurora-failover drill --help lists the options)\n`);
     return 2;
   }
   if (options === 'help') {
@@ -80,15 +101,21 @@ export async function runDrillCli(argv: readonly string[]): Promise<number> {
     return 0;
   }
   try {
+    await checkOutputPaths(outputPaths(options));
     const results = await executeDrill(options);
     return results.invariants.every((invariant) => invariant.ok) ? 0 : 1;
   } catch (error) {
     if (error instanceof MissingBinaryError || error instanceof InvalidInputError) {
-      process.stderr.write(`drill: ${error.message}\n`);
+      process.stderr.write(`aurora-failover drill: ${oneLine(error.message)}\n`);
       return 2;
     }
     throw error;
   }
+}
+
+/** The files the options name, checked before the drill starts. */
+function outputPaths(options: DrillCliOptions): OutputPath[] {
+  return (['json', 'report', 'decisions'] as const).flatMap((key) => (options[key] ? [{ flag: `--${key}`, path: options[key] }] : []));
 }
 
 /** Runs the drill with a progress line, prints the report, writes the requested files. */
@@ -97,7 +124,8 @@ export async function executeDrill(options: DrillCliOptions): Promise<DrillResul
   const decisions = options.decisions ? await openJsonLines(options.decisions) : undefined;
   process.stderr.write(
     `drill: ${options.scenario}, strategy ${options.strategy}, ${options.poolMode} pooling, ${options.clientsPerRegion} clients/region, ` +
-      `${options.targetWriteTps} writes/s, ${options.durationMs / 1000} s (servers on 127.0.0.1; Ctrl-C stops and cleans up)\n`,
+      `${options.targetWriteTps} writes/s, ${options.durationMs / 1000} s, RDS events to ${options.eventDelivery ?? 'old-writer'} bus(es) after ${options.eventDelayMs ?? 2000} ms` +
+      `${options.duplicateEvents ? ' (twice)' : ''}${options.promotionMs ? `, promotion held ${options.promotionMs} ms` : ''} (servers on 127.0.0.1; Ctrl-C stops and cleans up)\n`,
   );
   let lastPrinted = 0;
   const results = await runDrill({
@@ -136,6 +164,18 @@ async function openJsonLines(path: string) {
     write: (entry: Record<string, unknown>) => void stream.write(`${JSON.stringify(entry)}\n`),
     close: () => new Promise<void>((resolve) => stream.end(resolve)),
   };
+}
+
+// The editor's and the admin console's alias rule (letters, digits, _ . -), so a name it refuses fails here.
+const ALIAS = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
+
+function aliasOptions(write: string | undefined, read: string | undefined): { writeAlias?: string; readAlias?: string } {
+  for (const [flag, value] of [['--write-alias', write], ['--read-alias', read]] as const) {
+    if (value !== undefined && !ALIAS.test(value)) throw new InvalidInputError(`${flag} must be a PgBouncer database name (letters, digits, _ . -), got ${JSON.stringify(value).slice(0, 70)}`);
+  }
+  if (write !== undefined && write === (read ?? 'appdb_ro')) throw new InvalidInputError('--write-alias and --read-alias must differ');
+  if (read !== undefined && read === (write ?? 'appdb')) throw new InvalidInputError('--write-alias and --read-alias must differ');
+  return { ...(write !== undefined ? { writeAlias: write } : {}), ...(read !== undefined ? { readAlias: read } : {}) };
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {

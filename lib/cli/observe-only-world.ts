@@ -51,7 +51,7 @@ export function observeOnlyWorld(world: World): ObserveOnlyWorld {
       probeRegion: (region) => world.switchover.probeRegion(region),
       startSwitch: refuse('switchover.startSwitch'),
     },
-    runs: { listRunning: () => world.runs.listRunning() },
+    runs: { listRunning: () => world.runs.listRunning(), switchoverStateMachineArn: world.runs.switchoverStateMachineArn },
     observationFailures: { poolers: poolerFailures, traffic: trafficFailures },
   };
 }

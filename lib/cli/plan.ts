@@ -3,8 +3,8 @@
  * cases. Reads the config, a topology snapshot (see lib/core/topology-snapshot.ts), each pooler
  * target's current pgbouncer.ini and optionally the traffic weights; prints the plan as JSON on stdout.
  * With --live it reads the same things from AWS and Kubernetes instead (plan-live.ts) and changes nothing.
- * Exit 0 with the plan; exit 2 with a message on stderr (and nothing on stdout) when the input is
- * invalid, the topology is not stable or a target cannot be planned.
+ * Exit 0 with the plan; exit 2 with one line on stderr (and nothing on stdout) when the input is
+ * invalid, the topology is not stable, a target cannot be planned, or anything else fails.
  */
 import { describeIssues } from '../core/validation.ts';
 import { createHash } from 'node:crypto';
@@ -12,13 +12,14 @@ import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
 import { loadConfigFile } from '../adapters/config-file.ts';
 import { regionConfig, type Config, type RegionConfig } from '../core/config.ts';
-import { FatalErrorName, InvalidInputError, TransientErrorName, describeError } from '../core/errors.ts';
+import { InvalidInputError } from '../core/errors.ts';
 import { readAliasEndpoints, redactSecrets, setAliasEndpoints } from '../core/pgbouncer-ini.ts';
 import { planReconcile } from '../core/plan.ts';
 import { endpointPinsFromConfig } from '../core/topology.ts';
 import { topologyFromSnapshot } from '../core/topology-snapshot.ts';
 import { TrafficKind, type PoolerTargetState, type TrafficTargetState } from '../core/types.ts';
 import { parseOptions, requireOption } from './args.ts';
+import { oneLineError } from './errors.ts';
 // One direction only: plan.ts -> plan-live.ts (types here, the module itself loaded on --live).
 import type { LivePlanDeps, PlanOutput } from './plan-live.ts';
 
@@ -74,9 +75,9 @@ export async function runPlanCli(argv: readonly string[], io: CliIo = processIo,
     io.stdout(`${JSON.stringify(output, null, 2)}\n`);
     return 0;
   } catch (error) {
-    io.stderr(`aurora-failover plan: ${describeError(error)}${credentialsHint(error)}\n`);
-    // Our named errors are about the input or the world: 2. Anything else is a bug: 1.
-    return isNamedError(error) ? 2 : 1;
+    // One line, exit 2, whatever the error (the CLI's contract; see bin/aurora-failover.ts).
+    io.stderr(`aurora-failover plan: ${oneLineError(error)}${credentialsHint(error)}\n`);
+    return 2;
   }
 }
 
@@ -207,7 +208,3 @@ function credentialsHint(error: unknown): string {
     : '';
 }
 
-const NAMED_ERRORS = new Set<string>([...Object.values(FatalErrorName), ...Object.values(TransientErrorName)]);
-function isNamedError(error: unknown): boolean {
-  return error instanceof Error && NAMED_ERRORS.has(error.name);
-}

@@ -3,6 +3,7 @@ import { describeIssues } from './validation.ts';
 import * as z from 'zod';
 import { InvalidConfigError } from './errors.ts';
 import { isSafeHost, isValidPort } from './endpoint.ts';
+import { labelSelectorProblem } from './label-selector.ts';
 import { ReloadStrategy, TrafficPolicy } from './constants.ts';
 
 /**
@@ -23,7 +24,9 @@ const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
 const LABEL_SELECTOR = /^[A-Za-z0-9._\/-]+(=|==|!=)[A-Za-z0-9._-]*(,[A-Za-z0-9._\/-]+(=|==|!=)[A-Za-z0-9._-]*)*$/;
 const ENDPOINT_GROUP_ARN = /^arn:aws:globalaccelerator::\d{12}:accelerator\/[A-Za-z0-9-]+\/listener\/[A-Za-z0-9]+\/endpoint-group\/[A-Za-z0-9]+$/;
 const HOSTED_ZONE_ID = /^[A-Z0-9]{1,32}$/;
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z]{2}(?:-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:([a-z]{2}(?:-gov)?-[a-z]+-\d):\d{12}:[A-Za-z0-9_-]{1,256}$/;
+// A key ARN (not an alias): IAM grants key use by key ARN. Multi-Region keys have ids starting `mrk-`.
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z]{2}(?:-gov)?-[a-z]+-\d):\d{12}:key\/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8}([0-9a-f]{9})?$/;
 const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8}([0-9a-f]{9})?$/;
 const SCHEDULE = /^(disabled|rate\(\d+ (minute|minutes|hour|hours)\))$/;
@@ -45,7 +48,14 @@ const poolerTargetSchema = z.strictObject({
     name: z.string().regex(K8S_SUBDOMAIN, 'must be a Kubernetes object name'),
   }),
   /** Label selector of the workload's pods, e.g. `app=pgbouncer`. */
-  podSelector: z.string().regex(LABEL_SELECTOR, 'must be a label selector like app=pgbouncer'),
+  podSelector: z
+    .string()
+    .regex(LABEL_SELECTOR, 'must be a label selector like app=pgbouncer')
+    .superRefine((selector, context) => {
+      // Exec and eviction go only to pods this selects: it must name the workload, not merely exclude others.
+      const problem = LABEL_SELECTOR.test(selector) ? labelSelectorProblem(selector) : null;
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    }),
   reloadStrategy: z.enum([ReloadStrategy.Live, ReloadStrategy.RolloutRestart]).default(ReloadStrategy.Live),
   aliases: z.strictObject({
     write: z.string().regex(PGBOUNCER_ALIAS, 'must be a PgBouncer database alias'),
@@ -120,8 +130,13 @@ export const configSchema = z
         /** How long the workflow waits for the global cluster to settle before failing. */
         stableTimeoutSeconds: z.number().int().min(30).max(3600).default(900),
         pollSeconds: z.number().int().min(1).max(300).default(15),
+        /**
+         * How long a global cluster that is not `available` (with a single settled writer and no failover in
+         * progress) is waited for before writes are routed by it anyway; see docs/outage.md.
+         */
+        unavailableGraceSeconds: z.number().int().min(0).max(3600).default(120),
       })
-      .default({ schedule: 'rate(5 minutes)', stableTimeoutSeconds: 900, pollSeconds: 15 }),
+      .default({ schedule: 'rate(5 minutes)', stableTimeoutSeconds: 900, pollSeconds: 15, unavailableGraceSeconds: 120 }),
     switchover: z
       .strictObject({
         /** Longest time write aliases stay paused during a manual switchover. */
@@ -132,7 +147,16 @@ export const configSchema = z
         lockLeaseSeconds: z.number().int().min(60).max(14400).default(7500),
       })
       .default({ pauseBudgetSeconds: 60, timeoutSeconds: 1800, lockLeaseSeconds: 7500 }),
-    notifications: z.strictObject({ snsTopicArn: z.string().regex(SNS_TOPIC_ARN, 'must be an SNS topic ARN') }).optional(),
+    notifications: z
+      .strictObject({
+        snsTopicArn: z.string().regex(SNS_TOPIC_ARN, 'must be an SNS topic ARN'),
+        /**
+         * The customer managed KMS key that encrypts the topic (SSE), if any: the report functions' roles
+         * then get kms:GenerateDataKey and kms:Decrypt on it (through SNS only), or Publish is denied.
+         */
+        kmsKeyArn: z.string().regex(KMS_KEY_ARN, 'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>; not an alias)').optional(),
+      })
+      .optional(),
     /** The stack's CloudWatch alarms (serverless/observability.cjs); they notify notifications.snsTopicArn when it is in the stack's region. */
     alarms: z
       .strictObject({
@@ -143,6 +167,14 @@ export const configSchema = z
   })
   .superRefine((config, ctx) => {
     const regionNames = Object.keys(config.regions);
+    const notifications = config.notifications;
+    if (notifications?.kmsKeyArn) {
+      const topicRegion = SNS_TOPIC_ARN.exec(notifications.snsTopicArn)?.[1];
+      const keyRegion = KMS_KEY_ARN.exec(notifications.kmsKeyArn)?.[1];
+      if (topicRegion && keyRegion && topicRegion !== keyRegion) {
+        ctx.addIssue({ code: 'custom', path: ['notifications', 'kmsKeyArn'], message: `is in ${keyRegion}, but the topic is in ${topicRegion} (SNS encrypts with a key of the topic's region)` });
+      }
+    }
     if (regionNames.length < 1) ctx.addIssue({ code: 'custom', path: ['regions'], message: 'must name at least one region' });
     const targetNames = new Set<string>();
     for (const [region, section] of Object.entries(config.regions)) {

@@ -42,3 +42,6 @@ export type AliasRole = (typeof AliasRole)[keyof typeof AliasRole];
 
 /** Aurora global cluster member synchronization status that counts as healthy. */
 export const SYNC_STATUS_CONNECTED = 'connected';
+
+/** Decision of a pooler apply whose pods a restart cannot fix (a freshly started pod routes wrongly too). */
+export const POOLER_NEEDS_OPERATOR = 'needs-operator';

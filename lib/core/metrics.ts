@@ -23,8 +23,15 @@ export const MetricName = {
   TargetRepointTime: 'TargetRepointTime',
   /** Pooler targets that failed to converge in a run; dimension Target on the per-target datum. */
   TargetsFailed: 'TargetsFailed',
+  /** A pooler target whose pods a restart cannot fix (a fresh pod routes wrongly too); dimension Target. Alarm on > 0. */
+  PoolerNeedsOperator: 'PoolerNeedsOperator',
   /** Time to apply the traffic plan (incl. Route 53 INSYNC). */
   TrafficShiftTime: 'TrafficShiftTime',
+  /**
+   * Traffic systems (Global Accelerator, Route 53) whose control plane did not answer in ShiftTraffic, so
+   * their weights were not moved; 0 when every one answered. Emitted by every run whose policy is not none.
+   */
+  TrafficDegraded: 'TrafficDegraded',
   /** From the RDS event's timestamp (or the run's start) to the report. */
   EndToEndTime: 'EndToEndTime',
   /** Changes applied by a run not started by an event (schedule or manual): drift that was repaired. */
@@ -48,7 +55,9 @@ export const METRIC_UNITS: Readonly<Record<MetricName, MetricUnitName>> = {
   WriterVerificationTime: 'Milliseconds',
   TargetRepointTime: 'Milliseconds',
   TargetsFailed: 'Count',
+  PoolerNeedsOperator: 'Count',
   TrafficShiftTime: 'Milliseconds',
+  TrafficDegraded: 'Count',
   EndToEndTime: 'Milliseconds',
   DriftRepaired: 'Count',
   ChangesApplied: 'Count',

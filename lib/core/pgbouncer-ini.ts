@@ -3,13 +3,14 @@
  * connection strings in `[databases]` and leaves every other byte as it was (comments, order, spacing,
  * CRLF, other keys, quoted passwords, other sections, `%include` lines).
  *
- * The grammar follows PgBouncer's own parser (src/loader.c, checked against PgBouncer 1.18): comments are
- * lines starting with `;` or `#` (not recognized later in a line), a line is `name = value`, and a
- * connection string is `key=value` pairs separated by spaces only (a tab is part of a value), a value may
- * be single-quoted with `''` for a quote, and an empty value is a syntax error.
+ * The grammar is PgBouncer 1.18's own: the file as libusual's usual/cfparser.c scans it (see scan()), a
+ * connection string as src/loader.c splits it: `key=value` pairs separated by spaces only (a tab is part
+ * of a value), a value may be single-quoted with `''` for a quote, an empty value is an error. What
+ * PgBouncer would refuse or read surprisingly (a character glued after a closing quote) is refused.
+ * Differential tests against the real binary (test/integration/pgbouncer-ini-differential.test.ts) decide.
  * Error messages name aliases and keys but never echo a connection string (it may hold a password).
  */
-import { assertSafeEndpoint, type Endpoint } from './endpoint.ts';
+import { assertSafeEndpoint, isSafeHost, type Endpoint } from './endpoint.ts';
 import { InvalidInputError, UnsafeValueError } from './errors.ts';
 import type { PoolMode } from './pgbouncer-console.ts';
 
@@ -22,18 +23,12 @@ const REDACTED = '****';
 // Sections whose values are connection strings.
 const CONNECTION_STRING_SECTIONS = new Set(['databases', 'peers', 'users']);
 const SECRET_KEY = /password|passwd|secret/i;
-
-interface Line {
-  /** Offset of the line's first character in the whole file. */
-  readonly start: number;
-  /** The line without its end-of-line characters. */
-  readonly content: string;
-  /** Name of the section the line is in, as written; null before the first section header. */
-  readonly section: string | null;
-}
+// A secret-looking key followed by `=` anywhere in a line (comments, tab-glued pairs): the rest of the line goes.
+const SECRET_ASSIGNMENT = /(?:password|passwd|secret)[^\s=]*[ \t]*=[ \t]*/gi;
 
 interface Entry {
-  readonly line: Line;
+  /** Section the entry is in, exactly as written between the brackets. */
+  readonly section: string;
   readonly key: string;
   /** Offsets of the value inside the file (trailing whitespace excluded). */
   readonly valueStart: number;
@@ -56,46 +51,127 @@ interface Edit {
   readonly text: string;
 }
 
-const SECTION_HEADER = /^\s*\[([^\]]*)\]\s*$/;
-const COMMENT_OR_DIRECTIVE = /^\s*([;#]|%)/;
-// name, `=`, value up to trailing whitespace (PgBouncer 1.18 rejects quoted names, so none are read).
-const ENTRY = /^(\s*)([^\s=]+)(\s*=\s*)(.*?)\s*$/;
-
-function splitLines(ini: string): Line[] {
-  const lines: Line[] = [];
-  let section: string | null = null;
-  let start = 0;
-  while (start <= ini.length) {
-    const newline = ini.indexOf('\n', start);
-    const end = newline === -1 ? ini.length : newline;
-    const content = ini.slice(start, end > start && ini[end - 1] === '\r' ? end - 1 : end);
-    const header = SECTION_HEADER.exec(content);
-    // PgBouncer matches section names exactly: `[Databases]` or `[ databases ]` is not `[databases]`.
-    if (header) section = header[1] ?? '';
-    lines.push({ start, content, section });
-    if (newline === -1) break;
-    start = newline + 1;
-  }
-  return lines;
+interface Scan {
+  readonly entries: Entry[];
+  /** Every section header in file order. */
+  readonly headers: Array<{ readonly name: string; readonly start: number }>;
+  /** What PgBouncer would refuse the file for (line number and why); null when it loads. */
+  readonly error: string | null;
 }
 
-function entries(ini: string): Entry[] {
-  const found: Entry[] = [];
-  for (const line of splitLines(ini)) {
-    if (line.section === null || SECTION_HEADER.test(line.content) || COMMENT_OR_DIRECTIVE.test(line.content)) continue;
-    const match = ENTRY.exec(line.content);
-    if (!match) continue;
-    const [, indent = '', key = '', separator = '', value = ''] = match;
-    const valueStart = line.start + indent.length + key.length + separator.length;
-    found.push({ line, key, valueStart, valueEnd: valueStart + value.length, value });
+// Sections PgBouncer knows; it refuses to load a file with any other (`[Databases]`, `[ databases ]`).
+const KNOWN_SECTIONS = new Set(['databases', 'pgbouncer', 'users', 'peers']);
+
+/** C's isspace() and isblank() in the C locale, as PgBouncer's parser calls them. */
+function isSpace(char: string | undefined): boolean {
+  return char === ' ' || char === '\t' || char === '\n' || char === '\r' || char === '\v' || char === '\f';
+}
+
+function isKeyChar(char: string | undefined): boolean {
+  return char !== undefined && /^[A-Za-z0-9_.*-]$/.test(char);
+}
+
+/**
+ * Reads the file exactly as libusual's parse_ini_file (PgBouncer 1.18, usual/cfparser.c) does. It is a token
+ * scanner, not a line reader: after skipping whitespace (newlines included) it sees `%include <file>`, a comment
+ * (`;` or `#` up to the end of the line), a section header `[name]` — after which parsing simply continues on the
+ * same line, so `[databases] ; managed` is a header plus a comment and `[databases] appdb = host=x` a header plus
+ * an entry — or `key = value`, where the key is made of letters, digits and `_.-*` (1.18 knows no quoted keys), only
+ * spaces and tabs may come before `=`, and the value runs to the end of the line minus trailing whitespace. Anything
+ * else makes PgBouncer refuse the whole file ("syntax error"); `strict` = false (redaction) skips to the next line.
+ */
+function scan(ini: string, strict = true): Scan {
+  const entries: Entry[] = [];
+  const headers: Array<{ name: string; start: number }> = [];
+  const lineOf = (at: number) => ini.slice(0, at).split('\n').length;
+  let section: string | null = null;
+  let error: string | null = null;
+  const refuse = (at: number, why: string): boolean => {
+    error ??= `line ${lineOf(at)}: ${why}`;
+    return strict;
+  };
+  const endOfLine = (from: number) => {
+    const newline = ini.indexOf('\n', from);
+    return newline === -1 ? ini.length : newline;
+  };
+  let at = 0;
+  while (at < ini.length) {
+    while (at < ini.length && isSpace(ini[at])) at++;
+    if (at >= ini.length) break;
+    if (ini.startsWith('%include', at) && (ini[at + 8] === ' ' || ini[at + 8] === '\t')) {
+      at = endOfLine(at);
+      continue;
+    }
+    if (ini[at] === ';' || ini[at] === '#') {
+      at = endOfLine(at);
+      continue;
+    }
+    if (ini[at] === '[') {
+      let close = at + 1;
+      while (close < ini.length && ini[close] !== ']' && ini[close] !== '\n') close++;
+      if (ini[close] !== ']') {
+        if (refuse(at, 'a section header without ]')) break;
+        at = endOfLine(at);
+        continue;
+      }
+      const name = ini.slice(at + 1, close);
+      if (!KNOWN_SECTIONS.has(name) && refuse(at, `unknown section [${name.slice(0, 30)}]`)) break;
+      headers.push({ name, start: at });
+      section = name;
+      at = close + 1;
+      continue;
+    }
+    const keyStart = at;
+    while (isKeyChar(ini[at])) at++;
+    const key = ini.slice(keyStart, at);
+    while (ini[at] === ' ' || ini[at] === '\t') at++;
+    if (key === '' || ini[at] !== '=') {
+      if (refuse(keyStart, 'expected name = value (a name is letters, digits and _.-* only)')) break;
+      at = endOfLine(at);
+      continue;
+    }
+    at++;
+    while (ini[at] === ' ' || ini[at] === '\t') at++;
+    const valueStart = at;
+    at = endOfLine(at);
+    let valueEnd = at;
+    while (valueEnd > valueStart && isSpace(ini[valueEnd - 1])) valueEnd--;
+    if (section === null) {
+      if (refuse(keyStart, `${key} comes before any section header`)) break;
+      continue;
+    }
+    entries.push({ section, key, valueStart, valueEnd, value: ini.slice(valueStart, valueEnd) });
   }
-  return found;
+  return { entries, headers, error };
+}
+
+/** The entries of a file PgBouncer would load; InvalidInputError (never echoing a value) for one it would refuse. */
+function entries(ini: string): Entry[] {
+  const result = scan(ini);
+  if (result.error !== null) throw new InvalidInputError(`pgbouncer.ini would not load in PgBouncer (${result.error}); fix the file by hand`);
+  return result.entries;
+}
+
+/**
+ * `[pgbouncer]` settings as PgBouncer ends up with them: each `[pgbouncer]` header resets every setting to its
+ * default (libusual fill_defaults), so only the entries after the last header count; the last one of a key wins.
+ */
+function mainSettings(ini: string): Map<string, string> {
+  const result = scan(ini);
+  if (result.error !== null) throw new InvalidInputError(`pgbouncer.ini would not load in PgBouncer (${result.error}); fix the file by hand`);
+  const last = result.headers.filter((header) => header.name === 'pgbouncer').at(-1);
+  const settings = new Map<string, string>();
+  if (!last) return settings;
+  for (const entry of result.entries) {
+    if (entry.section === 'pgbouncer' && entry.valueStart > last.start) settings.set(entry.key, entry.value);
+  }
+  return settings;
 }
 
 /** Splits a connection string into pairs with their offsets, exactly as PgBouncer's loader does. */
 function parsePairs(entry: Entry): Pair[] {
   const text = entry.value;
-  const malformed = (why: string) => new InvalidInputError(`[${entry.line.section}] ${entry.key}: connection string is malformed (${why})`);
+  const malformed = (why: string) => new InvalidInputError(`[${entry.section}] ${entry.key}: connection string is malformed (${why})`);
   const pairs: Pair[] = [];
   let at = 0;
   const skipSpaces = () => {
@@ -124,6 +200,9 @@ function parsePairs(entry: Entry): Pair[] {
         } else if (char === "'") {
           at++;
           closed = true;
+          // PgBouncer's cstr_get_value cuts the character right after a closing quote whatever it is, so
+          // `host='a'b` is host a and `host='a'port=6000` loses the p: refuse rather than mimic that.
+          if (at < text.length && text[at] !== ' ') throw malformed('characters glued after a closing quote');
           break;
         } else {
           // PgBouncer versions differ on backslash-quote; refuse rather than guess where the value ends.
@@ -150,7 +229,7 @@ function onlyPair(entry: Entry, pairs: readonly Pair[], key: string): Pair | und
 
 /** The alias's one entry in `[databases]`; undefined when absent; an error when defined twice. */
 function databaseEntry(all: readonly Entry[], alias: string): Entry | undefined {
-  const matching = all.filter((entry) => entry.line.section === 'databases' && entry.key === alias);
+  const matching = all.filter((entry) => entry.section === 'databases' && entry.key === alias);
   if (matching.length > 1) throw new InvalidInputError(`[databases] defines ${alias} ${matching.length} times; fix the file by hand`);
   return matching[0];
 }
@@ -188,6 +267,12 @@ export function readAliasEndpoints(ini: string, aliases: readonly string[]): Rec
     const pairs = parsePairs(entry);
     const host = onlyPair(entry, pairs, 'host');
     if (!host || host.value === '') throw new InvalidInputError(`[databases] ${alias}: has no host= (a Unix socket cannot be managed)`);
+    // The boundary for every host that reaches plans, Step Functions payloads, logs and notifications: a
+    // value PgBouncer accepts but that is no host name (a tab-glued `password=`, a quoted value with
+    // spaces, a socket directory) is refused here and never echoed.
+    if (!isSafeHost(host.value)) {
+      throw new InvalidInputError(`[databases] ${alias}: host= is not a DNS name or an IP literal (value not shown: it may hold a secret); fix the entry by hand`);
+    }
     result[alias] = { host: host.value, port: parsePort(entry, onlyPair(entry, pairs, 'port')) };
   }
   return result;
@@ -230,7 +315,7 @@ export function readPoolMode(ini: string, alias: string): PoolMode {
   const all = entries(ini);
   const entry = databaseEntry(all, alias);
   const own = entry ? onlyPair(entry, parsePairs(entry), 'pool_mode')?.value : undefined;
-  const global = all.filter((candidate) => candidate.line.section === 'pgbouncer' && candidate.key === 'pool_mode').at(-1)?.value;
+  const global = mainSettings(ini).get('pool_mode');
   const mode = (own ?? global ?? 'session').toLowerCase();
   if (!(POOL_MODES as readonly string[]).includes(mode)) {
     throw new InvalidInputError(`pool_mode for ${alias} must be one of ${POOL_MODES.join(', ')}, got ${JSON.stringify(mode).slice(0, 30)}`);
@@ -240,13 +325,37 @@ export function readPoolMode(ini: string, alias: string): PoolMode {
 
 /**
  * The file with secrets replaced by `****`: `password=` values in connection strings (quoted or not),
- * and the values of keys named like a password or secret in any section. For display only.
+ * and the values of keys named like a password or secret in any section. Then, line by line (comments,
+ * lines before the first section, values where a tab glued `password=` to another pair), everything after
+ * a secret-looking `key=` that is not already `****`. Hiding too much is safe; leaking is not. For display only.
  */
 export function redactSecrets(ini: string): string {
+  return redactLeftovers(redactParsed(ini));
+}
+
+function redactLeftovers(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const cr = line.endsWith('\r') ? '\r' : '';
+      const content = cr ? line.slice(0, -1) : line;
+      for (const match of content.matchAll(SECRET_ASSIGNMENT)) {
+        const after = match.index + match[0].length;
+        const rest = content.slice(after);
+        if (rest === '' || rest.startsWith(REDACTED)) continue;
+        return `${content.slice(0, after)}${REDACTED}${cr}`;
+      }
+      return line;
+    })
+    .join('\n');
+}
+
+function redactParsed(ini: string): string {
   const edits: Edit[] = [];
-  for (const entry of entries(ini)) {
+  // Lenient: a file PgBouncer would refuse is still redacted as far as it can be read.
+  for (const entry of scan(ini, false).entries) {
     // Loose section match on purpose: hiding too much is safe, leaking is not.
-    if (!CONNECTION_STRING_SECTIONS.has((entry.line.section ?? '').trim().toLowerCase())) {
+    if (!CONNECTION_STRING_SECTIONS.has(entry.section.trim().toLowerCase())) {
       if (SECRET_KEY.test(entry.key) && entry.value !== '') edits.push({ start: entry.valueStart, end: entry.valueEnd, text: REDACTED });
       continue;
     }
@@ -264,4 +373,29 @@ export function redactSecrets(ini: string): string {
     }
   }
   return applyEdits(ini, edits);
+}
+
+/** A `[pgbouncer]` setting a new file changes: its new value, or null when the new file drops it (default). */
+export interface SettingChange {
+  readonly key: string;
+  readonly value: string | null;
+  /** Named like a password or secret: compared by presence only, its value never leaves this process. */
+  readonly secret: boolean;
+}
+
+/**
+ * The `[pgbouncer]` settings whose effective value differs between two files (see mainSettings), sorted by key.
+ * After RELOAD, SHOW CONFIG must show these values and every other setting unchanged; PgBouncer answers RELOAD
+ * with success even when it stopped loading at a bad value (it logs "config file loading failed").
+ *
+ * @example changedSettings('[pgbouncer]\npool_mode = session\n', '[pgbouncer]\npool_mode = transaction\n')
+ * // [{ key: 'pool_mode', value: 'transaction', secret: false }]
+ */
+export function changedSettings(oldIni: string, newIni: string): SettingChange[] {
+  const before = mainSettings(oldIni);
+  const after = mainSettings(newIni);
+  const keys = [...new Set([...before.keys(), ...after.keys()])].sort();
+  return keys
+    .filter((key) => before.get(key) !== after.get(key))
+    .map((key) => ({ key, value: after.get(key) ?? null, secret: SECRET_KEY.test(key) }));
 }

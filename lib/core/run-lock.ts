@@ -101,3 +101,67 @@ function olderFirst(a: RunningExecution, b: RunningExecution): number {
 function label(execution: RunningExecution): string {
   return execution.name ?? execution.executionArn.split(':').pop() ?? execution.executionArn;
 }
+
+/**
+ * A reconcile nested in a switchover names its parent in `switchoverExecutionArn`, and ranks with the
+ * parent's start time. That is a privilege (it jumps the queue), so the name must be checked: it must be
+ * an execution of this stack's own switchover state machine, and RUNNING now. Anything else is refused.
+ *
+ * Worked example (switchover state machine arn:aws:states:us-east-2:1:stateMachine:svc-prod-switchover):
+ *   arn:aws:states:us-east-2:1:execution:svc-prod-switchover:manual-42, listed RUNNING  -> accepted
+ *   arn:aws:states:us-east-2:1:execution:svc-prod-reconcile:x (another state machine)  -> refused
+ *   arn:aws:states:us-east-2:1:execution:svc-prod-switchover:done (not RUNNING)         -> refused
+ */
+export interface ParentExecutionCheck {
+  readonly parentExecutionArn: string;
+  /** This stack's switchover state machine ARN; undefined when unknown (then every parent is refused). */
+  readonly switchoverStateMachineArn: string | undefined;
+  /** RUNNING executions (ListExecutions). */
+  readonly running: readonly RunningExecution[];
+  /** `AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID` of the input, when present: it must name the same parent. */
+  readonly startedByExecutionArn?: string | undefined;
+}
+
+export type ParentExecutionVerdict = { readonly ok: true; readonly parent: RunningExecution } | { readonly ok: false; readonly reason: string };
+
+export function checkParentExecution(check: ParentExecutionCheck): ParentExecutionVerdict {
+  const arn = check.parentExecutionArn;
+  const shown = JSON.stringify(arn.slice(0, 300));
+  if (!check.switchoverStateMachineArn) {
+    return { ok: false, reason: `switchoverExecutionArn ${shown} is refused: this stack's switchover state machine ARN is not known` };
+  }
+  const prefix = `${executionArnPrefix(check.switchoverStateMachineArn)}:`;
+  const executionName = arn.startsWith(prefix) ? arn.slice(prefix.length) : '';
+  if (!executionName || executionName.includes(':')) {
+    return { ok: false, reason: `switchoverExecutionArn ${shown} is refused: it is not an execution of this stack's switchover state machine ${check.switchoverStateMachineArn}` };
+  }
+  if (check.startedByExecutionArn !== undefined && check.startedByExecutionArn !== arn) {
+    return { ok: false, reason: `switchoverExecutionArn ${shown} is refused: the execution was started by ${JSON.stringify(check.startedByExecutionArn.slice(0, 300))}` };
+  }
+  const parent = check.running.find((execution) => execution.executionArn === arn);
+  if (!parent || (parent.stateMachineArn !== undefined && parent.stateMachineArn !== check.switchoverStateMachineArn)) {
+    return { ok: false, reason: `switchoverExecutionArn ${shown} is refused: it is not a RUNNING execution of ${check.switchoverStateMachineArn}` };
+  }
+  return { ok: true, parent };
+}
+
+/** `arn:...:stateMachine:name` -> `arn:...:execution:name` (the prefix of every execution ARN of that state machine). */
+export function executionArnPrefix(stateMachineArn: string): string {
+  return stateMachineArn.replace(/:stateMachine:/, ':execution:');
+}
+
+/**
+ * How long a run may keep waiting for the lock: it gives up (a decision, the execution fails with
+ * RunLockTimeoutError) early enough that the state machine's own TimeoutSeconds never fires while it
+ * waits. A TIMED_OUT switchover would trigger the status-change rule that resumes this region's pools,
+ * which would resume the pools the *holder* paused. The margin covers one poll plus one lock check with
+ * all its retries.
+ *
+ * Worked example: reconcile TimeoutSeconds 3600, lease 7500 s -> gives up after 3600 - 600 = 3000 s.
+ */
+export const LOCK_GIVE_UP_MARGIN_SECONDS = 600;
+
+export function lockWaitLimitMs(leaseMs: number, stateMachineTimeoutSeconds: number | undefined): number {
+  if (stateMachineTimeoutSeconds === undefined) return leaseMs;
+  return Math.min(leaseMs, Math.max(0, stateMachineTimeoutSeconds - LOCK_GIVE_UP_MARGIN_SECONDS) * 1000);
+}

@@ -14,6 +14,8 @@ export const switchoverInputSchema = z
     maxRpoLagMs: z.number().int().min(0).optional(),
     pausePoolers: z.boolean().default(true),
     dryRun: z.boolean().default(false),
+    /** Switch even when a peer region's stack cannot be asked to prepare (its PgBouncers then follow only by event or schedule). */
+    acceptUnreachablePeers: z.boolean().default(false),
   })
   .refine((input) => (input.targetRegion === undefined) !== (input.targetDbClusterArn === undefined), {
     message: 'give exactly one of targetRegion or targetDbClusterArn',

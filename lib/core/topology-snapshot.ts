@@ -11,13 +11,17 @@ import { describeIssues } from './validation.ts';
 import * as z from 'zod';
 import type { DBCluster, GlobalCluster } from '@aws-sdk/client-rds';
 import { InvalidInputError } from './errors.ts';
+import { isSafeHost } from './endpoint.ts';
 import type { Topology } from './types.ts';
 import { buildTopology, memberEndpointsFromDbCluster, type EndpointPins, type MemberEndpoints } from './topology.ts';
+
+// A host name only: whatever else a pasted file holds there never reaches a plan (or a log line).
+const hostSchema = z.string().refine(isSafeHost, 'must be a DNS name or an IP literal');
 
 const globalClusterSchema = z.looseObject({
   GlobalClusterIdentifier: z.string(),
   Status: z.string().optional(),
-  Endpoint: z.string().optional(),
+  Endpoint: hostSchema.optional(),
   GlobalClusterMembers: z
     .array(
       z.looseObject({
@@ -41,8 +45,8 @@ const globalClusterSchema = z.looseObject({
 
 const dbClusterSchema = z.looseObject({
   DBClusterArn: z.string(),
-  Endpoint: z.string().optional(),
-  ReaderEndpoint: z.string().optional(),
+  Endpoint: hostSchema.optional(),
+  ReaderEndpoint: hostSchema.optional(),
   Port: z.number().int().optional(),
 });
 

@@ -68,6 +68,7 @@ export function buildTopology(
   memberEndpoints: Readonly<Record<string, MemberEndpoints>>,
   observedAt: string,
   pins?: EndpointPins,
+  unanswered?: readonly { readonly dbClusterArn: string; readonly reason: string }[],
 ): Topology {
   const globalClusterId = globalCluster.GlobalClusterIdentifier;
   if (!globalClusterId) throw new InvalidInputError('GlobalCluster.GlobalClusterIdentifier is missing');
@@ -79,6 +80,7 @@ export function buildTopology(
     const pin = pins?.[region];
     const writerEndpoint = pin?.writer ?? fromApi.writer;
     const readerEndpoint = pin?.reader ?? fromApi.reader;
+    const silence = unanswered?.find((entry) => entry.dbClusterArn === arn)?.reason;
     return {
       dbClusterArn: arn,
       region,
@@ -86,6 +88,7 @@ export function buildTopology(
       ...(member.SynchronizationStatus ? { synchronizationStatus: member.SynchronizationStatus } : {}),
       ...(writerEndpoint ? { writerEndpoint } : {}),
       ...(readerEndpoint ? { readerEndpoint } : {}),
+      ...(silence ? { unanswered: silence } : {}),
     };
   });
   const failover = globalCluster.FailoverState;
@@ -119,7 +122,8 @@ export function assessStability(topology: Topology): StabilityVerdict {
     const to = failoverState.toDbClusterArn ? ` to ${describeArn(failoverState.toDbClusterArn)}` : '';
     return { stable: false, reason: `a global ${operation}${from}${to} is in progress (FailoverState status ${failoverState.status})` };
   }
-  if (topology.status !== GLOBAL_CLUSTER_AVAILABLE) {
+  const tolerated = topology.tolerated?.status === topology.status ? topology.tolerated : undefined;
+  if (topology.status !== GLOBAL_CLUSTER_AVAILABLE && !tolerated) {
     return { stable: false, reason: `global cluster ${topology.globalClusterId} is ${topology.status}, not available` };
   }
   const writers = topology.members.filter((member) => member.isWriter);
@@ -133,9 +137,58 @@ export function assessStability(topology: Topology): StabilityVerdict {
   }
   return {
     stable: true,
-    reason: `writer is ${describeArn(writer.dbClusterArn)}; global cluster available, no switchover or failover in progress`,
+    reason: tolerated
+      ? `writer is ${describeArn(writer.dbClusterArn)}; no switchover or failover in progress; global cluster ${topology.status}, tolerated: ${tolerated.reason}`
+      : `writer is ${describeArn(writer.dbClusterArn)}; global cluster available, no switchover or failover in progress`,
     writer,
   };
+}
+
+export interface ToleranceVerdict {
+  /** True: route writes by this topology although the global cluster is not `available`. */
+  readonly tolerate: boolean;
+  /** False when there is nothing to tolerate: the global cluster is available, or a switchover/failover runs. */
+  readonly applies: boolean;
+  /** The writer is settled and only the grace period is left to wait: the reason says so. */
+  readonly waitingForGrace?: boolean;
+  readonly reason: string;
+}
+
+/**
+ * After an unplanned failover while the old primary's region is still down, the global cluster may never
+ * report `available`: a member that cannot answer keeps it in another status. Waiting for `available`
+ * would then wait until the bound and fail, leaving every pooler on the dead writer. This decides, for a
+ * topology assessStability called unstable, whether to route writes by it anyway. Only when the writer is
+ * otherwise settled (no FailoverState, exactly one writer, with an endpoint):
+ * - at once, when a non-writer member's region did not answer (`unanswered`): that explains the status;
+ * - else once the global cluster has been seen so for `graceSeconds` (elapsed since the wait began).
+ * VerifyWriter still confirms the writer in its own region before anything is routed to it.
+ *
+ * Worked example: writer app-use2 (us-east-2), app-usw2 unanswered (us-west-2 down), status `failing-over`,
+ * no FailoverState -> tolerate at once: "app-usw2 in us-west-2 did not answer (...)".
+ */
+export function tolerateUnavailable(topology: Topology, wait: { readonly elapsedSeconds: number; readonly graceSeconds: number }): ToleranceVerdict {
+  if (topology.failoverState || topology.status === GLOBAL_CLUSTER_AVAILABLE) {
+    return { tolerate: false, applies: false, reason: 'only a global cluster that is not available, with no switchover or failover in progress, is tolerated' };
+  }
+  const writerCheck = assessStability({ ...topology, status: GLOBAL_CLUSTER_AVAILABLE, tolerated: undefined });
+  if (!writerCheck.stable || !writerCheck.writer) return { tolerate: false, applies: true, reason: `not tolerated: ${writerCheck.reason}` };
+  const writer = writerCheck.writer;
+  const silent = topology.members.filter((member) => !member.isWriter && member.unanswered);
+  const status = `global cluster ${topology.globalClusterId} is ${topology.status}, not available`;
+  if (silent.length > 0) {
+    const who = silent.map((member) => `${describeArn(member.dbClusterArn)} did not answer (${member.unanswered})`).join('; ');
+    return { tolerate: true, applies: true, reason: `${status} because ${who}; ${describeArn(writer.dbClusterArn)} is the only writer` };
+  }
+  if (wait.elapsedSeconds >= wait.graceSeconds) {
+    return { tolerate: true, applies: true, reason: `${status} after ${wait.elapsedSeconds} s (grace ${wait.graceSeconds} s) while ${describeArn(writer.dbClusterArn)} is the only writer` };
+  }
+  return { tolerate: false, applies: true, waitingForGrace: true, reason: `${status}; ${describeArn(writer.dbClusterArn)} is the only writer: waiting up to ${wait.graceSeconds} s for available` };
+}
+
+/** The topology assessStability accepts under a tolerance decision (see tolerateUnavailable). */
+export function withTolerance(topology: Topology, verdict: ToleranceVerdict): Topology {
+  return verdict.tolerate ? { ...topology, tolerated: { status: topology.status, reason: verdict.reason } } : topology;
 }
 
 /** This region's member of the global cluster, if it has one. */

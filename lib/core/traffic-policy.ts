@@ -9,7 +9,7 @@
  */
 import { SYNC_STATUS_CONNECTED, TrafficPolicy } from './constants.ts';
 import type { Config } from './config.ts';
-import { decide } from './decision.ts';
+import { decide, type Decision } from './decision.ts';
 import { TrafficPlanRefusedError, WriterNotVerifiedError } from './errors.ts';
 import { assessStability, memberInRegion } from './topology.ts';
 import type { RegionHealth, Topology, TrafficChange, TrafficKind, TrafficPlan, TrafficTargetState } from './types.ts';
@@ -35,6 +35,47 @@ export function regionHealth(topology: Topology, config: Config, failedTargets: 
     if (problems.length > 0) return { region, healthy: false, reason: `${region} is unhealthy: ${problems.join('; ')}` };
     return { region, healthy: true, reason: member?.isWriter ? `${region} is the writer region` : `${region}'s DB member is ${SYNC_STATUS_CONNECTED}` };
   });
+}
+
+/** One pooler target as the ApplyPoolers Map left it: `failed` only after the state machine's retries. */
+export interface PoolerRunOutcome {
+  readonly target: string;
+  /** The plan only re-checked pods of an in-sync target (decision `verify-pods`): a read-only check. */
+  readonly readOnly: boolean;
+  readonly failed: boolean;
+  /** The error name the Map item's Catch recorded. */
+  readonly error?: string;
+}
+
+/**
+ * The pooler targets whose failure makes their region unhealthy for `drain-unhealthy`: those that
+ * definitively failed (the Map item's Catch runs only after the Retry of transient errors gave up) while
+ * changing something. A failed read-only check (verify-pods on a target whose ConfigMap is already right)
+ * says nothing about the traffic that region can serve, so it never drains a region: it is reported
+ * (the run still fails naming the target) and one decision says why it does not count.
+ *
+ * Worked example: writer in us-east-2, scheduled run, verify-pods on pgb-a answers 503 four times:
+ *   pgb-a failed, readOnly -> not counted ("a read-only pod check failed ...")
+ *   us-east-2 keeps weight 100 and dial 100.
+ */
+export function definitivelyFailedTargets(outcomes: readonly PoolerRunOutcome[]): { targets: string[]; decisions: Decision[] } {
+  const targets: string[] = [];
+  const decisions: Decision[] = [];
+  for (const outcome of outcomes) {
+    if (!outcome.failed) continue;
+    if (outcome.readOnly) {
+      decisions.push(
+        decide(
+          STEP,
+          'health-ignores',
+          `${outcome.target} failed only a read-only pod check (${outcome.error ?? 'error'}); its ConfigMap already routes to the writer, so its region's health is not changed`,
+        ),
+      );
+      continue;
+    }
+    targets.push(outcome.target);
+  }
+  return { targets, decisions };
 }
 
 /**

@@ -15,6 +15,8 @@ export interface TopologyMember {
   /** The member cluster's own writer endpoint (cluster endpoint) and reader endpoint. */
   readonly writerEndpoint?: Endpoint;
   readonly readerEndpoint?: Endpoint;
+  /** Set when the member's own region did not answer DescribeDBClusters (e.g. the region is down): why. */
+  readonly unanswered?: string;
 }
 
 export interface FailoverStateInfo {
@@ -34,6 +36,11 @@ export interface Topology {
   readonly members: readonly TopologyMember[];
   /** ISO timestamp of the observation. */
   readonly observedAt: string;
+  /**
+   * Set by the bounded stability decision (tolerateUnavailable) when the global cluster's `status` is not
+   * `available` but the writer is settled: assessStability then accepts exactly this status.
+   */
+  readonly tolerated?: { readonly status: string; readonly reason: string };
 }
 
 export interface StabilityVerdict {
@@ -81,6 +88,11 @@ export interface TrafficTargetState {
   readonly resource: string;
   /** GA traffic dial percent (0..100) or Route 53 weight (0..255). */
   readonly weight: number;
+  /**
+   * Route 53 only: true when the record has neither a HealthCheckId nor an alias target with
+   * EvaluateTargetHealth, so nothing in the data plane stops answering it when its region dies.
+   */
+  readonly withoutHealthCheck?: true;
 }
 
 export interface TrafficChange {
@@ -115,7 +127,8 @@ export interface RegionHealth {
 /** How one pod of a pooler target ended up after an apply. */
 export interface PodOutcome {
   readonly pod: string;
-  readonly outcome: 'switched' | 'restarted' | 'failed' | 'unchanged';
+  /** `skipped`: Running but not Ready (no Service traffic) and not yet right; never evicted, the next run checks it. */
+  readonly outcome: 'switched' | 'restarted' | 'failed' | 'unchanged' | 'skipped';
   readonly reason: string;
 }
 

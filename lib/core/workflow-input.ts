@@ -3,6 +3,21 @@ import * as z from 'zod';
 import { Trigger } from './constants.ts';
 import { InvalidInputError } from './errors.ts';
 
+/**
+ * A follow run's `follow` block (lib/core/peers.ts): a peer region's switchover asked this stack to pause
+ * and to follow the writer to `targetDbClusterArn`, resuming at the latest when the lease ends.
+ */
+export const followSchema = z.strictObject({
+  targetDbClusterArn: z.string().min(1),
+  targetRegion: z.string().min(1),
+  /** ISO 8601: when the switchover asked; the lease counts from here. */
+  requestedAt: z.string().refine((value) => Number.isFinite(Date.parse(value)), 'must be an ISO timestamp'),
+  leaseSeconds: z.number().int().min(1).max(7200),
+  /** The asking switchover execution's ARN. */
+  requestedBy: z.string().min(1),
+});
+export type FollowSpec = z.infer<typeof followSchema>;
+
 /** The reconcile state machine's execution input (event intake, schedule, switchover, console). */
 export const reconcileInputSchema = z.strictObject({
   trigger: z.enum([Trigger.Event, Trigger.Schedule, Trigger.Manual]),
@@ -16,6 +31,8 @@ export const reconcileInputSchema = z.strictObject({
       sourceArn: z.string().optional(),
     })
     .optional(),
+  /** Present only in a follow run started by a peer region's switchover (prepare-for-switch). */
+  follow: followSchema.optional(),
   /** Set by the switchover workflow when it starts this run. */
   switchoverExecutionArn: z.string().optional(),
   /** Step Functions links a nested execution to its parent through this key. */

@@ -6,6 +6,8 @@ import { renderTextTable, type TextColumn } from './text-table.ts';
 export interface BenchRow {
   strategy: string;
   poolMode: string;
+  /** Which regions' buses received the RDS events ('all' for results that predate the field). */
+  eventDelivery: string;
   /** Failed transactions, summed over every switch and region. */
   failed: number;
   /** The worst region's write gap in any switch. */
@@ -33,6 +35,7 @@ export function benchRow(run: DrillResults): BenchRow {
   return {
     strategy: run.strategy,
     poolMode: run.poolMode,
+    eventDelivery: run.eventDelivery ?? 'all',
     failed: sum(regions.map((region) => region.failed)),
     maxWriteGapMs: max(regions.map((region) => region.writeGapMs)),
     maxP99Ms: max(regions.map((region) => region.p99Ms)),
@@ -47,6 +50,7 @@ export function benchRow(run: DrillResults): BenchRow {
 const COLUMNS: readonly TextColumn[] = [
   { header: 'strategy', align: 'left' },
   { header: 'pool mode', align: 'left' },
+  { header: 'events to', align: 'left' },
   { header: 'failed tx', align: 'right' },
   { header: 'max write gap ms', align: 'right' },
   { header: 'max promotion ms', align: 'right' },
@@ -70,6 +74,7 @@ export function renderBenchTable(bench: BenchResults): string {
   const rows = bench.runs.map(benchRow).map((row) => [
     row.strategy,
     row.poolMode,
+    row.eventDelivery,
     String(row.failed),
     formatMs(row.maxWriteGapMs),
     formatMs(row.maxPromotionMs),

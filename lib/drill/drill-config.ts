@@ -18,7 +18,7 @@ export function drillPoolerName(region: string): string {
   return `pgbouncer-${region}`;
 }
 
-export function drillConfig(): Config {
+export function drillConfig(aliases: { readonly write: string; readonly read: string } = { write: WRITE_ALIAS, read: READ_ALIAS }): Config {
   const region = (name: string) => ({
     dbClusterArn: drillClusterArn(name),
     poolers: [
@@ -30,7 +30,7 @@ export function drillConfig(): Config {
         workload: { kind: 'Deployment', name: 'pgbouncer' },
         podSelector: 'app=pgbouncer',
         reloadStrategy: 'live',
-        aliases: { write: WRITE_ALIAS, read: READ_ALIAS },
+        aliases: { write: aliases.write, read: aliases.read },
       },
     ],
   });
@@ -40,7 +40,7 @@ export function drillConfig(): Config {
       regions: Object.fromEntries(DRILL_REGIONS.map((name) => [name, region(name)])),
       traffic: { policy: 'follow-writer', weights: { writer: 100, others: 50 } },
       reconcile: { schedule: 'disabled', stableTimeoutSeconds: 120, pollSeconds: 1 },
-      switchover: { pauseBudgetSeconds: 10, timeoutSeconds: 120, lockLeaseSeconds: 600 },
+      switchover: { pauseBudgetSeconds: 60, timeoutSeconds: 120, lockLeaseSeconds: 600 },
     },
     'drill config',
   );
@@ -48,6 +48,11 @@ export function drillConfig(): Config {
 
 export function drillExecutionArn(region: string, kind: 'reconcile' | 'switchover', name: string): string {
   return `arn:aws:states:${region}:${ACCOUNT}:execution:aurora-global-failover-drill-${kind}:${name}`;
+}
+
+/** The state machine every drillExecutionArn of that region and kind belongs to. */
+export function drillStateMachineArn(region: string, kind: 'reconcile' | 'switchover'): string {
+  return `arn:aws:states:${region}:${ACCOUNT}:stateMachine:aurora-global-failover-drill-${kind}`;
 }
 
 /** An EventBridge "RDS DB Cluster Event" envelope as AWS documents it. */

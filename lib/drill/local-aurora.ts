@@ -4,8 +4,11 @@
  * fences the old writer (no new writes, in-flight ones finish), waits until the target has replayed the
  * writer's last WAL position, promotes it, then turns the old writer into a replica of the new one
  * (pg_rewind or a fresh base backup) so that a failback works. A failover stops the old writer at once and
- * promotes without waiting (data loss allowed). It emits the RDS event sequence while it works.
+ * promotes without waiting (data loss allowed). It emits the RDS event sequence while it works, each event
+ * only into the regional buses that the event-delivery mode names (RDS raises each global-failover event in
+ * one member's region, which one is undocumented), after an EventBridge-like delay, optionally twice.
  */
+import { randomUUID } from 'node:crypto';
 import type { GlobalCluster } from '@aws-sdk/client-rds';
 import { RdsEventId } from '../core/constants.ts';
 import { decide, type Decision } from '../core/decision.ts';
@@ -13,8 +16,18 @@ import { InvalidInputError } from '../core/errors.ts';
 import type { MemberEndpoints } from '../core/topology.ts';
 import type { LocalEnvironment } from '../local/environment.ts';
 import { demoteToReplica, fence, promote, waitForReplay } from '../local/global-cluster.ts';
-import type { LocalPostgres } from '../local/postgres.ts';
+import { sleep, type LocalPostgres } from '../local/postgres.ts';
 import { nowMs } from '../local/clock.ts';
+import type { DrillEventDelivery } from './results.ts';
+
+export interface EventDeliveryOptions {
+  /** Which regions' default event buses receive a global-failover event. */
+  readonly mode: DrillEventDelivery;
+  /** EventBridge's delivery delay (typically around a second or two). */
+  readonly delayMs: number;
+  /** Deliver every event twice (same EventBridge id), as EventBridge's at-least-once delivery may. */
+  readonly duplicate: boolean;
+}
 
 export interface LocalMember {
   readonly region: string;
@@ -30,6 +43,8 @@ export interface WriterMove {
   readonly startedAt: number;
   /** The target accepts writes. */
   promotedAt?: number;
+  /** Every event delivered to a bus while (and shortly after) this move ran. */
+  readonly deliveries: EventDeliveryRecord[];
   /** The old writer streams from the new one again. */
   rejoinedAt?: number;
   readonly decisions: Decision[];
@@ -37,7 +52,24 @@ export interface WriterMove {
   done: Promise<void>;
 }
 
-export type RdsEventSink = (event: { eventId: string; member: LocalMember; message: string; at: Date }) => void;
+export interface LocalRdsEvent {
+  /** The EventBridge event id: the same on a duplicate delivery. */
+  readonly id: string;
+  readonly eventId: string;
+  readonly member: LocalMember;
+  readonly message: string;
+  readonly at: Date;
+}
+
+/** One region's default event bus (its intake). */
+export type RdsEventBus = (event: LocalRdsEvent) => Promise<unknown>;
+
+/** One event put on one region's bus, for the drill's report. */
+export interface EventDeliveryRecord {
+  readonly region: string;
+  readonly eventId: string;
+  readonly at: number;
+}
 
 export class LocalAuroraGlobalCluster {
   readonly globalClusterId: string;
@@ -48,14 +80,65 @@ export class LocalAuroraGlobalCluster {
   /** Members that are not streaming from the writer right now (being rewound). */
   readonly #resyncing = new Set<string>();
   readonly #env: LocalEnvironment;
-  readonly #emit: RdsEventSink;
+  readonly #buses: Readonly<Record<string, RdsEventBus>>;
+  readonly #delivery: EventDeliveryOptions;
+  readonly #promotionHoldMs: number;
+  readonly #pendingDeliveries = new Set<Promise<unknown>>();
 
-  constructor(options: { env: LocalEnvironment; globalClusterId: string; members: readonly LocalMember[]; writerRegion: string; emit: RdsEventSink }) {
+  constructor(options: {
+    env: LocalEnvironment;
+    globalClusterId: string;
+    members: readonly LocalMember[];
+    writerRegion: string;
+    /** Region -> its default event bus. */
+    buses: Readonly<Record<string, RdsEventBus>>;
+    delivery: EventDeliveryOptions;
+    /** The database stays fenced and unpromoted at least this long after a move starts (Aurora takes tens of seconds). */
+    promotionHoldMs?: number;
+  }) {
     this.#env = options.env;
     this.globalClusterId = options.globalClusterId;
     this.members = options.members;
-    this.#emit = options.emit;
+    this.#buses = options.buses;
+    this.#delivery = options.delivery;
+    this.#promotionHoldMs = options.promotionHoldMs ?? 0;
     this.#writer = this.member(options.writerRegion);
+  }
+
+  /** Resolves when every event delivery scheduled so far has been handed to its bus's intake and returned. */
+  async deliveriesSettled(): Promise<void> {
+    while (this.#pendingDeliveries.size > 0) await Promise.allSettled([...this.#pendingDeliveries]);
+  }
+
+  /** The regions whose bus receives the events of `move` under the delivery mode. */
+  #busRegionsFor(move: WriterMove): string[] {
+    switch (this.#delivery.mode) {
+      case 'all':
+        return this.members.map((member) => member.region);
+      case 'old-writer':
+        return [move.from.region];
+      case 'new-writer':
+        return [move.to.region];
+      case 'none':
+        return [];
+    }
+  }
+
+  #emit(move: WriterMove, eventId: string, member: LocalMember, message: string): void {
+    const event: LocalRdsEvent = { id: randomUUID(), eventId, member, message, at: new Date() };
+    const copies = this.#delivery.duplicate ? 2 : 1;
+    for (const region of this.#busRegionsFor(move)) {
+      const bus = this.#buses[region];
+      if (!bus) continue;
+      for (let copy = 0; copy < copies; copy += 1) {
+        const delivery = sleep(this.#delivery.delayMs + copy * 50).then(() => {
+          move.deliveries.push({ region, eventId, at: nowMs() });
+          return bus(event).catch(() => undefined);
+        });
+        this.#pendingDeliveries.add(delivery);
+        void delivery.finally(() => this.#pendingDeliveries.delete(delivery));
+      }
+    }
   }
 
   get writer(): LocalMember {
@@ -100,7 +183,7 @@ export class LocalAuroraGlobalCluster {
     const to = this.member(targetArn);
     if (to === this.#writer) throw new InvalidInputError(`${to.region} is already the writer`);
     if (this.#resyncing.has(to.region)) throw new InvalidInputError(`${to.region} is not connected (still resynchronizing)`);
-    const move: WriterMove = { mode, from: this.#writer, to, startedAt: nowMs(), decisions: [], done: Promise.resolve() };
+    const move: WriterMove = { mode, from: this.#writer, to, startedAt: nowMs(), deliveries: [], decisions: [], done: Promise.resolve() };
     this.#moving = move;
     this.moves.push(move);
     move.done = this.#carryOut(move).finally(() => {
@@ -112,7 +195,7 @@ export class LocalAuroraGlobalCluster {
 
   async #carryOut(move: WriterMove): Promise<void> {
     const { from, to } = move;
-    const emit = (eventId: string, member: LocalMember, message: string) => this.#emit({ eventId, member, message, at: new Date() });
+    const emit = (eventId: string, member: LocalMember, message: string) => this.#emit(move, eventId, member, message);
     if (move.mode === 'switchover') {
       emit(RdsEventId.SwitchoverStarted, from, `Global switchover to DB cluster ${to.dbClusterArn} in Region ${to.region} started.`);
       const fenced = await fence(from.server);
@@ -124,6 +207,12 @@ export class LocalAuroraGlobalCluster {
       // Unplanned: the old writer is gone; promote what the target has (acknowledged commits may be lost).
       await from.server.stop();
       move.decisions.push(decide(`failover:${from.region}`, 'stopped', `${from.region} stopped at once, as in a regional outage`));
+    }
+    const holdMs = move.startedAt + this.#promotionHoldMs - nowMs();
+    if (holdMs > 0) {
+      // Aurora's own switchover window: the old writer is fenced, the new one not yet promoted.
+      await sleep(holdMs);
+      move.decisions.push(decide(`promotion:${to.region}`, 'held', `promotion held ${Math.round(holdMs)} ms more to stand in for Aurora's switchover window`));
     }
     const promoted = await promote(to.server);
     move.decisions.push(promoted.decision);

@@ -9,14 +9,14 @@ import type { ExecutionStarter } from '../adapters/sfn.ts';
 import { loadDefinition, localTasksFor, prepareDefinition, runLocally, type LocalExecutionResult, type LocalTaskHandler } from '../workflow/local-execution.ts';
 import type { StepLogger } from '../workflow/step-handler.ts';
 import type { World } from '../workflow/world.ts';
-import { drillExecutionArn } from './drill-config.ts';
+import { drillExecutionArn, drillStateMachineArn } from './drill-config.ts';
 import { LocalRunRegistry } from './local-world.ts';
 
 export type WorkflowKind = 'reconcile' | 'switchover';
 
 /** Wait states -> milliseconds in the drill. */
 // The drill's run registry is consistent at once, so the settle wait can be ~0.
-const WAIT_MS: Record<string, number> = { LetConcurrentRunsAppear: 1, WaitForRunLock: 20, WaitForStableTopology: 50, WaitForSwitch: 10 };
+const WAIT_MS: Record<string, number> = { LetConcurrentRunsAppear: 1, WaitForRunLock: 20, WaitForStableTopology: 50, WaitForSwitch: 10, WaitForFollow: 20 };
 const RETRY_MS = 100;
 
 export interface ExecutionRecord {
@@ -51,10 +51,14 @@ export class LocalStepFunctions {
     return new LocalStepFunctions({ reconcile, switchover }, logger);
   }
 
-  registry(region: string): LocalRunRegistry {
+  /**
+   * The RUNNING executions of one registry (a region, or one shared by several worlds). A nested
+   * reconcile may name only an execution of `switchoverStateMachineArn` as its parent.
+   */
+  registry(region: string, switchoverStateMachineArn = drillStateMachineArn(region, 'switchover')): LocalRunRegistry {
     let registry = this.#registries.get(region);
     if (!registry) {
-      registry = new LocalRunRegistry();
+      registry = new LocalRunRegistry(switchoverStateMachineArn);
       this.#registries.set(region, registry);
     }
     return registry;
@@ -68,7 +72,7 @@ export class LocalStepFunctions {
     const record: ExecutionRecord = { kind, region: world.region, name, startedAt: startTime.getTime() };
     this.executions.push(record);
     const registry = world.runs instanceof LocalRunRegistry ? world.runs : this.registry(world.region);
-    registry.add({ executionArn, name, startedAtMs: startTime.getTime() });
+    registry.add({ executionArn, name, stateMachineArn: drillStateMachineArn(world.region, kind), startedAtMs: startTime.getTime() });
     const definition = this.#definitions[kind];
     const promise = runLocally({
       definition,

@@ -9,7 +9,7 @@ import type { Config } from '../core/config.ts';
 import type { MetricDatum } from '../core/metrics.ts';
 import type { RunningExecution } from '../core/run-lock.ts';
 import { TrafficKind, type PoolerTargetAdapter, type TrafficAdapter, type TrafficChange, type TrafficTargetState } from '../core/types.ts';
-import type { World } from '../workflow/world.ts';
+import type { PeerPorts, World } from '../workflow/world.ts';
 import type { LocalAuroraGlobalCluster } from './local-aurora.ts';
 
 /** Traffic weights per region, in memory: compare-and-set like the real adapters. */
@@ -42,6 +42,11 @@ export class LocalTrafficWeights implements TrafficAdapter {
 /** RUNNING executions of one regional stack's state machines (what ListExecutions answers in AWS). */
 export class LocalRunRegistry {
   readonly #running = new Map<string, RunningExecution>();
+  readonly switchoverStateMachineArn: string | undefined;
+
+  constructor(switchoverStateMachineArn?: string) {
+    this.switchoverStateMachineArn = switchoverStateMachineArn;
+  }
 
   add(execution: RunningExecution): void {
     this.#running.set(execution.executionArn, execution);
@@ -64,6 +69,8 @@ export interface LocalWorldOptions {
   readonly traffic: LocalTrafficWeights;
   readonly runs: LocalRunRegistry;
   readonly metrics: MetricDatum[];
+  /** The other regions' local stacks, reached through their prepare-for-switch handler. */
+  readonly peers?: PeerPorts;
 }
 
 export function createLocalWorld(options: LocalWorldOptions): World {
@@ -84,5 +91,6 @@ export function createLocalWorld(options: LocalWorldOptions): World {
       startSwitch: async (request) => cluster.startMove(request.target.dbClusterArn, request.mode),
     },
     runs: options.runs,
+    ...(options.peers ? { peers: options.peers } : {}),
   };
 }

@@ -13,8 +13,14 @@ export type DrillStrategy = (typeof DrillStrategies)[number];
 export const DrillPoolModes = ['transaction', 'session'] as const;
 export type DrillPoolMode = (typeof DrillPoolModes)[number];
 
+/** Which regions' event buses receive the RDS global-failover events (lib/drill/local-aurora.ts). */
+export const DrillEventDeliveries = ['all', 'old-writer', 'new-writer', 'none'] as const;
+export type DrillEventDelivery = (typeof DrillEventDeliveries)[number];
+
 export interface DrillResults {
   scenario: DrillScenario;
+  /** Absent in results written before the drill modelled per-region delivery (then: every region got every event). */
+  eventDelivery?: DrillEventDelivery;
   strategy: DrillStrategy;
   poolMode: DrillPoolMode;
   /** ISO 8601. */
@@ -47,7 +53,17 @@ export interface DrillSwitch {
   /** Acknowledged commits missing on the new writer after the switch; must be 0. */
   lostAcknowledgedCommits: number;
   /** Measured in this switch's window. */
-  regions: Record<string, RegionResult>;
+  regions: Record<string, SwitchRegionResult>;
+}
+
+/** One region in one switch: what its clients saw, and how its own stack followed the writer. */
+export interface SwitchRegionResult extends RegionResult {
+  /** Promotion done -> this region's PgBouncer serves the new writer; -1 when it never did before the next switch. */
+  repointedAfterPromotionMs?: number;
+  /** RDS events put on this region's bus during the switch (duplicates counted). */
+  eventsDelivered?: number;
+  /** Applies that moved this region's write alias to the new writer; 1 per target is the most there should be. */
+  repoints?: number;
 }
 
 export interface RegionResult {

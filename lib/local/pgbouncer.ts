@@ -26,8 +26,9 @@ export interface PgBouncerIniOptions {
 /**
  * A pgbouncer.ini for one local region: the write alias -> the writer, the read alias -> the region's own
  * server. trust auth on 127.0.0.1 only (the userlist still has to name the users); `postgres` is the
- * admin user. server_login_retry=1: a failed server login (e.g. a fenced or restarting server) blocks the
- * pool for 1 s instead of PgBouncer's default 15 s.
+ * admin user. Timeouts and retries are PgBouncer's defaults, as in deploy/kubernetes/pgbouncer.yaml
+ * (server_login_retry 15 s, server_connect_timeout 15 s): the drill never runs on kinder settings than
+ * production.
  */
 export function renderPgBouncerIni(options: PgBouncerIniOptions): string {
   const write = assertSafeEndpoint(options.write, 'write');
@@ -48,8 +49,6 @@ admin_users = ${SUPERUSER}
 pool_mode = ${options.poolMode}
 max_client_conn = 1000
 default_pool_size = ${options.defaultPoolSize ?? 40}
-server_login_retry = 1
-server_connect_timeout = 5
 log_connections = 0
 log_disconnections = 0
 log_pooler_errors = 1

@@ -7,13 +7,14 @@
 import { AwsClientPool } from '../adapters/aws-client-pool.ts';
 import { loadDeployedConfig } from '../adapters/deployed-config.ts';
 import { emitMetrics, type Telemetry } from '../adapters/telemetry.ts';
-import { buildTopology, endpointPinsFromConfig } from '../core/topology.ts';
+import { toFailoverError } from '../adapters/aws-errors.ts';
+import { buildTopology, endpointPinsFromConfig, regionOfArn } from '../core/topology.ts';
 import { regionConfig, type Config, type PoolerTargetConfig } from '../core/config.ts';
 import { decide } from '../core/decision.ts';
 import { describeError, InvalidConfigError } from '../core/errors.ts';
 import type { PoolerPlan, PoolerTargetAdapter, Topology, TopologyMember, TrafficAdapter } from '../core/types.ts';
 import { clientClassesOf, type AwsPartName, type AwsParts } from './aws-parts/types.ts';
-import type { World, WriterCheck } from './world.ts';
+import type { PeerPorts, World, WriterCheck } from './world.ts';
 
 export interface AwsWorldOptions {
   readonly config: Config;
@@ -26,7 +27,11 @@ export interface AwsWorldOptions {
   readonly connectPooler?: (target: PoolerTargetConfig, region: string) => Promise<PoolerTargetAdapter>;
   /** ARNs of this stack's state machines, for the run lock. */
   readonly stateMachineArns: readonly string[];
+  /** This stack's switchover state machine ARN (one of `stateMachineArns`), to check a nested reconcile's parent. */
+  readonly switchoverStateMachineArn?: string;
   readonly now?: () => number;
+  /** The peer stacks (docs/coordination.md); absent in functions that never call them. */
+  readonly peers?: PeerPorts;
 }
 
 /** The Lambda's World, from the bundled config, the environment the stack sets and the function's parts. */
@@ -34,7 +39,30 @@ export async function awsWorld(parts: AwsParts, telemetry?: Telemetry): Promise<
   const region = process.env.AWS_REGION;
   if (!region) throw new InvalidConfigError('AWS_REGION is not set');
   const stateMachineArns = [process.env.RECONCILE_STATE_MACHINE_ARN, process.env.SWITCHOVER_STATE_MACHINE_ARN].filter((arn): arn is string => Boolean(arn));
-  return createAwsWorld({ config: loadDeployedConfig(), region, clients: new AwsClientPool(clientClassesOf(parts)), parts, telemetry, stateMachineArns });
+  const config = loadDeployedConfig();
+  const switchoverStateMachineArn = process.env.SWITCHOVER_STATE_MACHINE_ARN || undefined;
+  const peers = peersFromEnv(parts, config.globalClusterId);
+  return createAwsWorld({
+    config,
+    region,
+    clients: new AwsClientPool(clientClassesOf(parts)),
+    parts,
+    telemetry,
+    stateMachineArns,
+    ...(switchoverStateMachineArn ? { switchoverStateMachineArn } : {}),
+    ...(peers ? { peers } : {}),
+  });
+}
+
+/**
+ * The peer stacks, for the functions that call them: serverless.yml sets PEER_FUNCTION_NAME (the same name
+ * in every region) on exactly those, and their handlers bundle the peers part. The variable without the
+ * part is a wiring mistake: fail, never skip the peers silently (a switchover would not pause them).
+ */
+function peersFromEnv(parts: AwsParts, globalClusterId: string): PeerPorts | undefined {
+  const functionName = process.env.PEER_FUNCTION_NAME;
+  if (!functionName) return undefined;
+  return partOf(parts, 'peers').createPeers({ functionName, globalClusterId });
 }
 
 /** The part, or a fatal error naming it: the function was packaged without an adapter its step calls. */
@@ -55,9 +83,29 @@ export function createAwsWorld(options: AwsWorldOptions): World {
 
   const observeTopology = async (): Promise<Topology> => {
     const globalCluster = await rds().describeGlobalCluster(clients, region, config.globalClusterId);
-    const memberArns = (globalCluster.GlobalClusterMembers ?? []).flatMap((member) => (member.DBClusterArn ? [member.DBClusterArn] : []));
-    const { endpoints } = await rds().describeMemberEndpoints(clients, memberArns);
-    return buildTopology(globalCluster, endpoints, new Date(now()).toISOString(), endpointPinsFromConfig(config));
+    const members = globalCluster.GlobalClusterMembers ?? [];
+    // The writer's and this region's own member are what this stack routes by: wait for them. Another
+    // region's member only adds evidence (a dead region answers late or never): it gets a short grace.
+    const essential = members.filter((member) => member.DBClusterArn && (member.IsWriter === true || regionOf(member.DBClusterArn) === region));
+    const others = members.filter((member) => member.DBClusterArn && !essential.includes(member));
+    const arns = (list: typeof members) => list.map((member) => member.DBClusterArn!);
+    const othersRead = rds().describeMemberEndpoints(clients, arns(others));
+    const mine = await rds().describeMemberEndpoints(clients, arns(essential));
+    const theirs = await withinGrace(othersRead, OTHER_MEMBERS_GRACE_MS, () => ({
+      endpoints: {},
+      unreachable: others.map((member) => ({
+        dbClusterArn: member.DBClusterArn!,
+        region: regionOf(member.DBClusterArn!),
+        reason: `DescribeDBClusters in ${regionOf(member.DBClusterArn!)} did not answer within ${OTHER_MEMBERS_GRACE_MS} ms of the writer's and this region's members`,
+      })),
+    }));
+    return buildTopology(
+      globalCluster,
+      { ...theirs.endpoints, ...mine.endpoints },
+      new Date(now()).toISOString(),
+      endpointPinsFromConfig(config),
+      [...mine.unreachable, ...theirs.unreachable],
+    );
   };
 
   return {
@@ -101,8 +149,29 @@ export function createAwsWorld(options: AwsWorldOptions): World {
           ? rds().switchoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.currentWriterRegion })
           : rds().failoverGlobalCluster(clients, { globalClusterId: request.globalClusterId, targetDbClusterArn: request.target.dbClusterArn, callRegion: request.target.region }),
     },
-    runs: { listRunning: async () => partOf(parts, 'sfn').listRunningExecutions(clients, region, options.stateMachineArns) },
+    runs: { listRunning: async () => partOf(parts, 'sfn').listRunningExecutions(clients, region, options.stateMachineArns), switchoverStateMachineArn: options.switchoverStateMachineArn },
+    ...(options.peers ? { peers: options.peers } : {}),
   };
+}
+
+/** How long members of other regions (neither the writer nor this region's) may take after the essential ones. */
+const OTHER_MEMBERS_GRACE_MS = 1_000;
+
+function regionOf(arn: string): string {
+  return regionOfArn(arn);
+}
+
+/** `work`'s result, or `fallback()` when it has not settled `graceMs` after this call (the work goes on unobserved). */
+async function withinGrace<T>(work: Promise<T>, graceMs: number, fallback: () => T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback()), graceMs);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 type ConnectPooler = (target: PoolerTargetConfig, region: string) => Promise<PoolerTargetAdapter>;
@@ -129,7 +198,10 @@ class ReconnectingPoolerTarget implements PoolerTargetAdapter {
 
   #adapter(): Promise<PoolerTargetAdapter> {
     if (!this.#connection || this.#now() - this.#connection.at > POOLER_CONNECTION_TTL_MS) {
-      const adapter = this.#connect(this.#config, this.region);
+      // Connecting (DescribeCluster + token) may fail with a raw SDK or network error: name it, so a transient one is retried.
+      const adapter = this.#connect(this.#config, this.region).catch((error: unknown) => {
+        throw toFailoverError(error, `connect to pooler target ${this.target} (EKS cluster ${this.#config.eksCluster} in ${this.region})`);
+      });
       adapter.catch(() => (this.#connection = undefined));
       this.#connection = { adapter, at: this.#now() };
     }

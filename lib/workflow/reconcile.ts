@@ -3,17 +3,18 @@
  * Each takes the World (ports) and the state's JSON input and returns plain JSON with a decision.
  * Observe -> plan (pure, lib/core) -> apply (compare-and-set in adapters) -> verify (re-observe).
  */
-import { assessStability } from '../core/topology.ts';
+import { assessStability, tolerateUnavailable, withTolerance } from '../core/topology.ts';
 import { desiredPoolerEndpoints, planPooler } from '../core/plan.ts';
-import { planTraffic, regionHealth } from '../core/traffic-policy.ts';
+import { definitivelyFailedTargets, planTraffic, regionHealth } from '../core/traffic-policy.ts';
 import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError, TargetFailedError, TrafficPlanRefusedError } from '../core/errors.ts';
 import { MetricName, type MetricDatum } from '../core/metrics.ts';
-import { ReloadStrategy, Trigger } from '../core/constants.ts';
+import { POOLER_NEEDS_OPERATOR, ReloadStrategy, TrafficPolicy, Trigger } from '../core/constants.ts';
 import type { Endpoint } from '../core/endpoint.ts';
 import type { PoolerTargetConfig } from '../core/config.ts';
-import type { PoolerApplyResult, PoolerPlan, PoolerTargetAdapter, Topology, TrafficChange, TrafficPlan, TrafficTargetState } from '../core/types.ts';
+import type { PoolerApplyResult, PoolerPlan, PoolerTargetAdapter, Topology, TrafficChange, TrafficPlan } from '../core/types.ts';
 import type { World } from './world.ts';
+import { applyTraffic, readTraffic, trafficNote, type TrafficDegradation } from './traffic-read.ts';
 
 export interface ReconcileEventRef {
   readonly id?: string;
@@ -50,16 +51,21 @@ export interface ObserveResult {
 export async function observeTopologyStep(world: World, input: ObserveInput): Promise<ObserveResult> {
   assertOurCluster(world, input.globalClusterId);
   const startedAt = parseTimestamp(input.executionStartTime, 'executionStartTime');
-  const topology = await world.observeTopology();
-  const verdict = assessStability(topology);
+  const observed = await world.observeTopology();
   const elapsedSeconds = Math.max(0, Math.round((world.now() - startedAt) / 1000));
-  const { stableTimeoutSeconds, pollSeconds } = world.config.reconcile;
+  const { stableTimeoutSeconds, pollSeconds, unavailableGraceSeconds } = world.config.reconcile;
+  // A global cluster kept from `available` by a member that cannot answer is tolerated (bounded): see tolerateUnavailable.
+  const strict = assessStability(observed);
+  const tolerance = strict.stable ? undefined : tolerateUnavailable(observed, { elapsedSeconds, graceSeconds: unavailableGraceSeconds });
+  const topology = tolerance ? withTolerance(observed, tolerance) : observed;
+  const verdict = tolerance?.tolerate ? assessStability(topology) : strict;
   const timedOut = !verdict.stable && elapsedSeconds >= stableTimeoutSeconds;
+  const why = !tolerance?.applies ? verdict.reason : tolerance.waitingForGrace ? tolerance.reason : `${verdict.reason}; ${tolerance.reason}`;
   const decision = verdict.stable
-    ? decide('observe-topology', 'proceed', verdict.reason)
+    ? decide('observe-topology', tolerance?.tolerate ? 'proceed-tolerated' : 'proceed', verdict.reason)
     : timedOut
-      ? decide('observe-topology', 'give-up', `${verdict.reason}; still not stable after ${elapsedSeconds} s (limit ${stableTimeoutSeconds} s)`)
-      : decide('observe-topology', 'wait', `${verdict.reason}; checking again in ${pollSeconds} s`);
+      ? decide('observe-topology', 'give-up', `${why}; still not stable after ${elapsedSeconds} s (limit ${stableTimeoutSeconds} s)`)
+      : decide('observe-topology', 'wait', `${why}; checking again in ${pollSeconds} s`);
   return { stable: verdict.stable, timedOut, waitSeconds: pollSeconds, elapsedSeconds, topology, decision };
 }
 
@@ -110,8 +116,15 @@ export async function verifyWriterStep(world: World, input: VerifyInput): Promis
 
 export interface PlanInput {
   readonly topology: Topology;
-  /** The run's trigger: scheduled runs also verify the pods of `live` targets whose ConfigMap is in sync. */
+  /** The run's trigger: every workflow run, whatever its trigger, verifies the pods of in-sync `live` targets; absent in a CLI preview. */
   readonly trigger?: Trigger;
+  /**
+   * The execution's input (`$$.Execution.Input`). When given and not a dry run, traffic is not read here
+   * if the poolers have work: ShiftTraffic reads it after them, so the write path never waits on a traffic
+   * control plane (GA in us-west-2, Route 53 in us-east-1) that may be down. Without it (the plan CLI),
+   * traffic is always read and planned here.
+   */
+  readonly execution?: { readonly dryRun?: boolean };
 }
 
 /** One Map item: a target, where its aliases must point, and the plan made when it was observed. */
@@ -159,14 +172,22 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
     const desired = desiredFor(adapter.region);
     const want = { write: desired.write, read: desired.read };
     const item = await planOneTarget(adapter, targetConfig, want);
-    poolers.push(input.trigger === Trigger.Schedule ? withPodCheck(item) : item);
+    // A workflow run always names its trigger; a preview (`aurora-failover plan --live`) names none and only plans.
+    poolers.push(input.trigger === undefined ? item : withPodCheck(item));
   }
   decisions.push(...poolers.map((item) => item.decision));
+  const poolerChanges = poolers.reduce((sum, item) => sum + (item.plan && !item.verifyPods ? item.plan.changes.length : 1), 0);
 
+  if (input.execution && input.execution.dryRun !== true && poolerChanges > 0 && world.config.traffic.policy !== TrafficPolicy.None) {
+    decisions.push(decide('traffic', 'after-poolers', `${poolerChanges} pooler change(s) or check(s) go first; ShiftTraffic reads and plans traffic after them`));
+    return { writerRegion: verdict.writer.region, poolers, traffic: null, changeCount: poolerChanges, decisions };
+  }
+  // Each traffic system is read on its own: one whose control plane is down is a decision, not an error.
+  const reading = await readTraffic(world);
+  decisions.push(...reading.decisions);
   let traffic: TrafficPlan | null = null;
   try {
-    const states = await observeTraffic(world);
-    traffic = planTraffic(input.topology, world.config, states, regionHealth(input.topology, world.config, []));
+    traffic = planTraffic(input.topology, world.config, reading.states, regionHealth(input.topology, world.config, []));
     decisions.push(traffic.decision);
   } catch (error) {
     // A refused plan is the safety rule working: say so (no changes); anything else is tried again later.
@@ -178,8 +199,8 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
     }
   }
 
-  const poolerChanges = poolers.reduce((sum, item) => sum + (item.plan && !item.verifyPods ? item.plan.changes.length : 1), 0);
-  const trafficChanges = traffic ? traffic.changes.length : world.trafficAdapters().length > 0 ? 1 : 0;
+  // One more per traffic system not read now: ShiftTraffic reads it again.
+  const trafficChanges = (traffic ? traffic.changes.length : reading.read && world.trafficAdapters().length > 0 ? 1 : 0) + reading.degraded.length;
   return { writerRegion: verdict.writer.region, poolers, traffic, changeCount: poolerChanges + trafficChanges, decisions };
 }
 
@@ -193,6 +214,8 @@ export async function applyPoolerStep(world: World, item: PoolerWorkItem): Promi
   const plan = item.plan ?? planPooler(targetConfig, await adapter.observe(), item.desired);
   const result = await adapter.apply(plan);
   const metrics: MetricDatum[] = [{ name: MetricName.TargetRepointTime, value: result.durationMs, dimensions: { Target: item.target } }];
+  // The adapter found that restarting pods cannot fix this target (it stopped restarting): a human must look.
+  if (result.decision.decision === POOLER_NEEDS_OPERATOR) metrics.push({ name: MetricName.PoolerNeedsOperator, value: 1, dimensions: { Target: item.target } });
   await world.emitMetrics(metrics);
   if (result.pods.some((pod) => pod.outcome === 'failed')) {
     throw new TargetFailedError(`${item.target}: ${result.decision.reason}`);
@@ -211,6 +234,8 @@ export type PoolerOutcome =
 export interface ShiftTrafficInput {
   readonly topology: Topology;
   readonly poolerResults: readonly PoolerOutcome[];
+  /** The Plan's work items (`$.plan.poolers`): which targets only had their pods checked (read-only). */
+  readonly poolers?: readonly Pick<PoolerWorkItem, 'target' | 'verifyPods'>[];
 }
 
 export interface ShiftTrafficResult {
@@ -218,40 +243,53 @@ export interface ShiftTrafficResult {
   readonly durationMs: number;
   readonly decision: Decision;
   readonly decisions: readonly Decision[];
+  /** Traffic systems whose control plane did not answer: their weights were not moved. */
+  readonly degraded?: readonly TrafficDegradation[];
 }
 
+/**
+ * Moves traffic per policy after the poolers converged (or some failed). Never blocks a failover: a
+ * traffic system that cannot be reached is a `degraded` decision plus a TrafficDegraded metric, and a
+ * refused plan changes nothing; neither fails the run. Health for drain-unhealthy comes from the
+ * database members and from targets that definitively failed while changing something.
+ */
 export async function shiftTrafficStep(world: World, input: ShiftTrafficInput): Promise<ShiftTrafficResult> {
   const started = world.now();
-  const failedTargets = input.poolerResults.filter((result) => result.failed).map((result) => result.target);
-  const states = await observeTraffic(world);
-  const health = regionHealth(input.topology, world.config, failedTargets);
+  const reading = await readTraffic(world);
+  if (!reading.read) {
+    const skipped = reading.decisions[0]!;
+    return { changes: [], durationMs: world.now() - started, decision: decide('shift-traffic', 'nothing-to-do', skipped.reason), decisions: [skipped] };
+  }
+  const readOnly = new Set((input.poolers ?? []).filter((item) => item.verifyPods === true).map((item) => item.target));
+  const failures = definitivelyFailedTargets(
+    input.poolerResults.map((result) => ({ target: result.target, readOnly: readOnly.has(result.target), failed: result.failed === true, ...(result.failed ? { error: result.error } : {}) })),
+  );
+  const health = regionHealth(input.topology, world.config, failures.targets);
+  const decisions: Decision[] = [...reading.decisions, ...failures.decisions];
+  const finish = async (changes: readonly TrafficChange[], degraded: readonly TrafficDegradation[], decision: Decision): Promise<ShiftTrafficResult> => {
+    const durationMs = world.now() - started;
+    const metrics: MetricDatum[] = [{ name: MetricName.TrafficDegraded, value: degraded.length }];
+    if (changes.length > 0) metrics.push({ name: MetricName.TrafficShiftTime, value: durationMs });
+    await world.emitMetrics(metrics);
+    const note = trafficNote(degraded);
+    const final = note && decision.decision !== 'refuse' ? decide('shift-traffic', changes.length > 0 ? 'partly-applied' : 'degraded', `${decision.reason}; ${note}`) : decision;
+    return { changes, durationMs, decision: final, decisions: [...decisions, final], ...(degraded.length > 0 ? { degraded } : {}) };
+  };
+
   let plan: TrafficPlan;
   try {
-    plan = planTraffic(input.topology, world.config, states, health);
+    plan = planTraffic(input.topology, world.config, reading.states, health);
   } catch (error) {
     // A refused plan is the safety rule working (e.g. it would drain every region): change nothing, say why.
     if (!(error instanceof TrafficPlanRefusedError)) throw error;
-    const refused = decide('shift-traffic', 'refuse', error.message);
-    return { changes: [], durationMs: world.now() - started, decision: refused, decisions: [refused] };
+    return finish([], reading.degraded, decide('shift-traffic', 'refuse', error.message));
   }
-  if (plan.changes.length === 0) {
-    return { changes: [], durationMs: world.now() - started, decision: plan.decision, decisions: [plan.decision] };
-  }
-  const decisions: Decision[] = [plan.decision];
-  for (const adapter of world.trafficAdapters()) {
-    const mine = plan.changes.filter((change) => change.kind === adapter.kind);
-    if (mine.length === 0) continue;
-    const applied = await adapter.apply(mine);
-    decisions.push(applied.decision);
-  }
-  const durationMs = world.now() - started;
-  await world.emitMetrics([{ name: MetricName.TrafficShiftTime, value: durationMs }]);
-  return {
-    changes: plan.changes,
-    durationMs,
-    decision: decide('shift-traffic', 'applied', `${plan.changes.length} weight change(s) applied in ${durationMs} ms`),
-    decisions,
-  };
+  decisions.push(plan.decision);
+  if (plan.changes.length === 0) return finish([], reading.degraded, decide('shift-traffic', 'nothing-to-do', plan.decision.reason));
+  const applied = await applyTraffic(world.trafficAdapters(), plan.changes);
+  decisions.push(...applied.decisions);
+  const degraded = [...reading.degraded, ...applied.degraded];
+  return finish(applied.applied, degraded, decide('shift-traffic', 'applied', `${applied.applied.length} weight change(s) applied in ${world.now() - started} ms`));
 }
 
 async function planOneTarget(adapter: PoolerTargetAdapter, targetConfig: PoolerTargetConfig, want: PoolerWorkItem['desired']): Promise<PoolerWorkItem> {
@@ -264,10 +302,13 @@ async function planOneTarget(adapter: PoolerTargetAdapter, targetConfig: PoolerT
   }
 }
 
-/** A scheduled run applies an in-sync `live` target anyway: the adapter then only checks (and repairs) its pods. */
+/**
+ * Every run (event, manual, schedule) applies an in-sync `live` target anyway: the adapter then only checks
+ * (and repairs) its pods, e.g. pods that were not Ready or copied the ConfigMap just before the last patch.
+ */
 function withPodCheck(item: PoolerWorkItem): PoolerWorkItem {
   if (!item.plan || item.plan.changes.length > 0 || item.plan.reloadStrategy !== ReloadStrategy.Live) return item;
-  const decision = decide(item.decision.step, 'verify-pods', `${item.decision.reason}; this scheduled run checks that every pod routes as the ConfigMap says`);
+  const decision = decide(item.decision.step, 'verify-pods', `${item.decision.reason}; this run checks that every pod routes as the ConfigMap says`);
   return { ...item, verifyPods: true, decision };
 }
 
@@ -277,11 +318,6 @@ function findTargetConfig(world: World, target: string): PoolerTargetConfig {
     if (found) return found;
   }
   throw new InvalidInputError(`pooler target ${target} is not in the config`);
-}
-
-async function observeTraffic(world: World): Promise<TrafficTargetState[]> {
-  const observed = await Promise.all(world.trafficAdapters().map((adapter) => adapter.observe()));
-  return observed.flat();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -323,7 +359,13 @@ export interface RunSummary {
   readonly changesApplied: number;
   readonly targetsFailed: readonly string[];
   readonly targets: readonly TargetSummary[];
-  readonly traffic: { readonly changes: readonly TrafficChange[]; readonly durationMs?: number };
+  readonly traffic: {
+    readonly changes: readonly TrafficChange[];
+    readonly durationMs?: number;
+    /** Present when a traffic system did not answer: what was not moved and why (also in the notification). */
+    readonly note?: string;
+    readonly degraded?: readonly TrafficDegradation[];
+  };
   readonly durations: { readonly writerVerificationMs?: number; readonly trafficShiftMs?: number; readonly endToEndMs: number };
   readonly decisions: readonly Decision[];
   /** Present when outcome is targets-failed: the sentence the failed execution shows as its cause. */
@@ -340,6 +382,7 @@ export async function reportStep(world: World, { input: runInput, executionStart
   const targetsFailed = targets.filter((target) => target.outcome === 'failed').map((target) => target.target);
   const poolerChanges = results.reduce((sum, result) => sum + (!result.failed && result.changed ? changesOf(input.plan, result.target) : 0), 0);
   const trafficChanges = input.traffic?.changes.length ?? 0;
+  const trafficDegraded = input.traffic?.degraded ?? [];
   const changesApplied = dryRun ? 0 : poolerChanges + trafficChanges;
   const eventTime = input.input.event?.time ? Date.parse(input.input.event.time) : Number.NaN;
   const startedAt = Number.isFinite(eventTime) ? eventTime : parseTimestamp(input.executionStartTime, 'executionStartTime');
@@ -376,12 +419,17 @@ export async function reportStep(world: World, { input: runInput, executionStart
     changesApplied,
     targetsFailed,
     targets,
-    traffic: { changes: dryRun ? (input.plan?.traffic?.changes ?? []) : (input.traffic?.changes ?? []), durationMs: input.traffic?.durationMs },
+    traffic: {
+      changes: dryRun ? (input.plan?.traffic?.changes ?? []) : (input.traffic?.changes ?? []),
+      durationMs: input.traffic?.durationMs,
+      ...(trafficDegraded.length > 0 ? { note: trafficNote(trafficDegraded), degraded: trafficDegraded } : {}),
+    },
     durations: { writerVerificationMs: input.verification?.verificationMs, trafficShiftMs: input.traffic?.durationMs, endToEndMs },
     decisions,
     ...(targetsFailed.length > 0 ? { failureReason: outcomeReason(outcome, changesApplied, targetsFailed) } : {}),
   };
-  if (changesApplied > 0 || targetsFailed.length > 0) {
+  // A degraded traffic system is noted in every notification; it alone notifies runs not started by the schedule.
+  if (changesApplied > 0 || targetsFailed.length > 0 || (trafficDegraded.length > 0 && input.input.trigger !== Trigger.Schedule)) {
     const notified = await world.notify({ subject: `${outcome}: ${world.config.globalClusterId} in ${world.region}`, summary });
     decisions.push(notified);
   }
@@ -437,8 +485,8 @@ export async function resumePoolersStep(world: World): Promise<ResumeResult> {
 }
 
 export interface FailureInput {
-  /** The execution input: a reconcile input, or a switchover's console input (no trigger: manual). */
-  readonly input: { readonly trigger?: Trigger } | null;
+  /** The execution input: a reconcile input, a switchover's console input (no trigger: manual), or anything malformed. */
+  readonly input: unknown;
   readonly state: ReconcileState;
 }
 
@@ -452,10 +500,16 @@ export async function reportFailureStep(world: World, { input: runInput, state }
   const input = { input: runInput, error: state.error ?? {}, resumed: state.resumed };
   const error = input.error.Error ?? 'UnknownError';
   const cause = sanitizeCause(input.error.Cause ?? 'no cause recorded');
-  await world.emitMetrics([{ name: MetricName.RunsFailed, value: 1, dimensions: { Trigger: input.input?.trigger ?? Trigger.Manual } }]);
+  await world.emitMetrics([{ name: MetricName.RunsFailed, value: 1, dimensions: { Trigger: triggerOf(input.input) } }]);
   const failure = decide('report-failure', 'failed', `${error}: ${cause}`);
   const notified = await world.notify({ subject: `failed: ${world.config.globalClusterId} in ${world.region}`, summary: { error, cause, resumed: input.resumed?.decisions ?? [] } });
   return { error, cause, decisions: [...(input.resumed?.decisions ?? []), failure, notified] };
+}
+
+/** The run's trigger for the metric dimension: only a known value, whatever a malformed input holds. */
+function triggerOf(runInput: unknown): Trigger {
+  const trigger = runInput && typeof runInput === 'object' ? (runInput as { trigger?: unknown }).trigger : undefined;
+  return (Object.values(Trigger) as unknown[]).includes(trigger) ? (trigger as Trigger) : Trigger.Manual;
 }
 
 /** A Lambda error's Cause is a JSON document; keep only its message for the console. */

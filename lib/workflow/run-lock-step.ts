@@ -1,19 +1,25 @@
 /**
  * AcquireRunLock, the first state of both workflows: one run at a time per global cluster in a region.
- * The decision is pure (lib/core/run-lock.ts); this step gathers the RUNNING executions and bounds the wait.
+ * It validates the execution input first (a malformed input fails here with InvalidInputError, before
+ * anything is locked, paused or changed), checks the parent a nested reconcile names, and bounds the
+ * wait. The decisions are pure (lib/core/run-lock.ts); this step gathers the RUNNING executions.
  */
-import { decideRunLock, type RunLockVerdict } from '../core/run-lock.ts';
+import { checkParentExecution, decideRunLock, lockWaitLimitMs, type RunLockVerdict } from '../core/run-lock.ts';
 import { decide, type Decision } from '../core/decision.ts';
 import { InvalidInputError } from '../core/errors.ts';
-import { Trigger } from '../core/constants.ts';
+import type { Trigger } from '../core/constants.ts';
+import { parseWithSchema, reconcileInputSchema } from '../core/workflow-input.ts';
+import { parseSwitchoverInput } from '../core/switchover-input.ts';
 import type { World } from './world.ts';
 
 export interface RunLockStepInput {
   readonly kind: 'reconcile' | 'switchover';
   readonly executionArn: string;
   readonly executionStartTime: string;
-  /** The execution input: a nested reconcile names its switchover in `switchoverExecutionArn`. */
-  readonly input: { readonly trigger?: string; readonly switchoverExecutionArn?: string } | null;
+  /** The execution input (`$$.Execution.Input`), validated here: a nested reconcile names its switchover in `switchoverExecutionArn`. */
+  readonly input: unknown;
+  /** The state machine's own TimeoutSeconds (the ASL passes it): a waiting run gives up before it. */
+  readonly stateMachineTimeoutSeconds?: number;
 }
 
 export interface RunLockStepResult {
@@ -24,31 +30,58 @@ export interface RunLockStepResult {
 
 const LOCK_POLL_SECONDS = 15;
 
+interface LockRequest {
+  readonly trigger: Trigger;
+  readonly parentArn: string | undefined;
+  readonly startedByArn: string | undefined;
+}
+
+/** The parts of a valid execution input the lock needs; throws InvalidInputError naming the problem. */
+function lockRequestOf(world: World, input: RunLockStepInput): LockRequest {
+  if (input.kind === 'switchover') {
+    parseSwitchoverInput(input.input, world.config);
+    return { trigger: 'manual', parentArn: undefined, startedByArn: undefined };
+  }
+  const runInput = parseWithSchema(reconcileInputSchema, input.input, 'reconcile input');
+  return { trigger: runInput.trigger, parentArn: runInput.switchoverExecutionArn, startedByArn: runInput.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID };
+}
+
 export async function acquireRunLockStep(world: World, input: RunLockStepInput): Promise<RunLockStepResult> {
+  if (input.kind !== 'reconcile' && input.kind !== 'switchover') throw new InvalidInputError(`kind must be reconcile or switchover, got ${JSON.stringify(input.kind)}`);
   const startedAtMs = Date.parse(input.executionStartTime);
   if (!Number.isFinite(startedAtMs)) throw new InvalidInputError(`executionStartTime must be an ISO timestamp, got ${JSON.stringify(input.executionStartTime)}`);
-  const trigger = input.kind === 'switchover' ? Trigger.Manual : ((input.input?.trigger as Trigger | undefined) ?? Trigger.Manual);
-  const parentArn = input.input?.switchoverExecutionArn;
+  const timeoutSeconds = input.stateMachineTimeoutSeconds;
+  if (timeoutSeconds !== undefined && !(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
+    throw new InvalidInputError(`stateMachineTimeoutSeconds must be a positive integer, got ${JSON.stringify(timeoutSeconds)}`);
+  }
+  const { trigger, parentArn, startedByArn } = lockRequestOf(world, input);
   const running = await world.runs.listRunning();
+  let parent;
+  if (parentArn !== undefined) {
+    const check = checkParentExecution({ parentExecutionArn: parentArn, switchoverStateMachineArn: world.runs.switchoverStateMachineArn, running, startedByExecutionArn: startedByArn });
+    if (!check.ok) throw new InvalidInputError(check.reason);
+    parent = check.parent;
+  }
   // Rank by the start time the listing shows, as every other run sees it; our own clock only when not listed yet.
   const ownStartedAtMs = running.find((execution) => execution.executionArn === input.executionArn)?.startedAtMs ?? startedAtMs;
-  const parent = parentArn ? running.find((execution) => execution.executionArn === parentArn) : undefined;
   // A reconcile nested in a switchover ranks with its parent's start time: otherwise a run that started
   // between the two would wait for the parent while the parent waits for its child.
   const selfStartedAtMs = parent ? Math.min(parent.startedAtMs, ownStartedAtMs) : ownStartedAtMs;
   const leaseMs = world.config.switchover.lockLeaseSeconds * 1000;
   const verdict: RunLockVerdict = decideRunLock({
     self: { executionArn: input.executionArn, startedAtMs: selfStartedAtMs },
-    ancestorExecutionArns: parentArn ? [parentArn] : [],
+    ancestorExecutionArns: parent ? [parent.executionArn] : [],
     trigger,
     running,
     nowMs: world.now(),
     leaseMs,
   });
   const waitedMs = world.now() - startedAtMs;
-  if (verdict.decision === 'wait' && waitedMs > leaseMs) {
+  const waitLimitMs = lockWaitLimitMs(leaseMs, timeoutSeconds);
+  if (verdict.decision === 'wait' && waitedMs + LOCK_POLL_SECONDS * 1000 > waitLimitMs) {
+    const limit = waitLimitMs < leaseMs ? `before the state machine's ${timeoutSeconds} s timeout` : `lease ${Math.round(leaseMs / 1000)} s`;
     return {
-      decision: decide(verdict.step, 'give-up', `${verdict.reason}; gave up after waiting ${Math.round(waitedMs / 1000)} s (lease ${Math.round(leaseMs / 1000)} s)`) as RunLockStepResult['decision'],
+      decision: decide(verdict.step, 'give-up', `${verdict.reason}; gave up after waiting ${Math.round(waitedMs / 1000)} s (${limit})`) as RunLockStepResult['decision'],
       waitSeconds: 0,
       holderExecutionArn: verdict.holderExecutionArn,
     };

@@ -3,7 +3,7 @@
  * preflight -> optional pause of the write aliases -> SwitchoverGlobalCluster / FailoverGlobalCluster ->
  * bounded wait until the target is the writer -> reconcile -> resume. Every path out resumes the pools.
  */
-import { assessStability } from '../core/topology.ts';
+import { assessStability, tolerateUnavailable } from '../core/topology.ts';
 import { planTraffic, regionHealth } from '../core/traffic-policy.ts';
 import { runPreflight, type PreflightResult, type RpoLagReading } from '../core/preflight.ts';
 import { parseSwitchoverInput, type SwitchoverInput, type SwitchoverTarget } from '../core/switchover-input.ts';
@@ -11,6 +11,9 @@ import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError } from '../core/errors.ts';
 import type { Topology } from '../core/types.ts';
 import type { World } from './world.ts';
+import { readTraffic } from './traffic-read.ts';
+import { decidePeers, type PeerProbe } from '../core/peers.ts';
+import { probePeers } from './coordination.ts';
 
 const STEP = 'switchover';
 /** After the RDS call, how long a topology without FailoverState may still show the old writer. */
@@ -26,6 +29,8 @@ export interface PreflightStepResult extends PreflightResult {
   readonly target: SwitchoverTarget;
   readonly pausePoolers: boolean;
   readonly dryRun: boolean;
+  /** Peer stacks probed (absent where the stack has no peer port); PreparePeers asks the reachable ones. */
+  readonly peers?: readonly PeerProbe[];
   readonly decision: Decision;
 }
 
@@ -36,14 +41,15 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
   const currentWriter = topology.members.find((member) => member.isWriter);
 
   const failover = input.mode === 'failover';
-  const [rpoLag, writerRegionReachable, poolers, traffic] = await Promise.all([
+  const [rpoLag, writerRegionReachable, poolers, traffic, peers] = await Promise.all([
     failover ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => ({ available: false, reason: describeError(error) })) : undefined,
     failover && currentWriter ? world.switchover.probeRegion(currentWriter.region) : undefined,
     probePoolers(world),
-    checkTrafficAfterSwitch(world, topology, target),
+    checkTrafficAfterSwitch(world, topology, target, input.mode),
+    probePeers(world),
   ]);
 
-  const result = runPreflight({ input, target, topology, stability, rpoLag, writerRegionReachable, poolers, traffic });
+  const result = withPeers(runPreflight({ input, target, topology, stability, rpoLag, writerRegionReachable, poolers, traffic }), peers, input.acceptUnreachablePeers);
   const verb = result.verdict === 'proceed' && input.dryRun ? 'dry-run' : result.verdict;
   const reason = input.dryRun && result.verdict === 'proceed' ? `dry run: ${result.reason}; nothing was changed` : result.reason;
   return {
@@ -53,8 +59,18 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
     target,
     pausePoolers: input.pausePoolers,
     dryRun: input.dryRun,
+    ...(peers ? { peers } : {}),
     decision: decide(`${STEP}:preflight`, verb, reason),
   };
+}
+
+/** A switch that would proceed is refused when a peer stack is unreachable and the operator did not accept that. */
+function withPeers(result: PreflightResult, peers: readonly PeerProbe[] | undefined, acceptUnreachable: boolean): PreflightResult {
+  if (!peers) return { ...result, checks: [...result.checks, decide('peer', 'skip', 'this stack has no peer port: peer regions are not prepared')] };
+  const verdict = decidePeers(peers, acceptUnreachable);
+  const checks = [...result.checks, ...verdict.decisions, verdict.decision];
+  if (result.verdict === 'proceed' && !verdict.proceed) return { ...result, verdict: 'refuse', reason: verdict.decision.reason, checks };
+  return { ...result, checks };
 }
 
 async function probePoolers(world: World): Promise<Decision[]> {
@@ -70,20 +86,29 @@ async function probePoolers(world: World): Promise<Decision[]> {
   );
 }
 
-/** The traffic policy must yield a valid plan for the topology after the switch. */
-async function checkTrafficAfterSwitch(world: World, topology: Topology, target: SwitchoverTarget): Promise<Decision> {
+/**
+ * The traffic policy should yield a valid plan for the topology after the switch. Traffic never blocks a
+ * failover: `policy: none` reads nothing, a traffic system that does not answer is `degraded` (its
+ * weights stay; see docs/outage.md), and in failover mode even a refused plan only degrades. A planned
+ * switchover whose policy would refuse the plan is refused (the config needs fixing, and there is time).
+ */
+async function checkTrafficAfterSwitch(world: World, topology: Topology, target: SwitchoverTarget, mode: SwitchoverInput['mode']): Promise<Decision> {
   const after: Topology = {
     ...topology,
     failoverState: undefined,
     status: 'available',
     members: topology.members.map((member) => ({ ...member, isWriter: member.dbClusterArn === target.dbClusterArn })),
   };
+  const reading = await readTraffic(world);
+  if (!reading.read) return decide('traffic', 'valid', reading.decisions[0]!.reason);
+  const unread = reading.degraded.length > 0 ? `; not read: ${reading.degraded.map((entry) => entry.reason).join('; ')} (weights stay as they are, the ${mode} goes on)` : '';
   try {
-    const states = (await Promise.all(world.trafficAdapters().map((adapter) => adapter.observe()))).flat();
-    const plan = planTraffic(after, world.config, states, regionHealth(after, world.config, []));
-    return decide('traffic', 'valid', `after the switch: ${plan.decision.reason}`);
+    const plan = planTraffic(after, world.config, reading.states, regionHealth(after, world.config, []));
+    return decide('traffic', unread ? 'degraded' : 'valid', `after the switch: ${plan.decision.reason}${unread}`);
   } catch (error) {
-    return decide('traffic', 'refuse', `the traffic policy has no valid plan after the switch: ${describeError(error)}`);
+    const why = `the traffic policy has no valid plan after the switch: ${describeError(error)}`;
+    if (mode === 'failover') return decide('traffic', 'degraded', `${why}; weights stay as they are, a failover is never blocked by traffic${unread}`);
+    return decide('traffic', 'refuse', why);
   }
 }
 
@@ -170,6 +195,13 @@ export async function checkSwitchStep(world: World, input: CheckSwitchInput): Pr
   if (target?.isWriter && stability.stable) {
     return result('done', 'proceed', `${input.preflight.target.region} is the writer after ${elapsedMs} ms`);
   }
+  // The old primary's region may still be down: a member that cannot answer must not keep us waiting (bounded).
+  const tolerance = target?.isWriter && !stability.stable
+    ? tolerateUnavailable(topology, { elapsedSeconds: Math.floor(elapsedMs / 1000), graceSeconds: world.config.reconcile.unavailableGraceSeconds })
+    : undefined;
+  if (tolerance?.tolerate) {
+    return result('done', 'proceed-tolerated', `${input.preflight.target.region} is the writer after ${elapsedMs} ms; ${tolerance.reason}`);
+  }
   if (elapsedMs > timeoutSeconds * 1000) {
     return result('timed-out', 'give-up', `the ${input.preflight.mode} did not finish within ${timeoutSeconds} s: ${stability.reason}`);
   }
@@ -192,6 +224,7 @@ export interface SwitchoverSummaryInput {
   readonly state: {
     readonly preflight: PreflightStepResult;
     readonly pause?: PauseResult;
+    readonly peers?: { readonly decisions: readonly Decision[] };
     readonly switch?: ExecuteSwitchResult;
     readonly progress?: CheckSwitchResult;
     readonly reconcile?: { readonly Output?: unknown; readonly Status?: string };
@@ -226,6 +259,7 @@ export async function summarizeSwitchoverStep(_world: World, { state }: Switchov
       ...preflight.checks,
       preflight.decision,
       ...(state.pause?.decisions ?? []),
+      ...(state.peers?.decisions ?? []),
       ...(state.switch ? [state.switch.decision] : []),
       ...(state.progress ? [state.progress.decision] : []),
       ...(state.resumed?.decisions ?? []),

@@ -19,6 +19,9 @@ import { run as executeSwitch } from './tasks/execute-switch.ts';
 import { run as checkSwitch } from './tasks/check-switch.ts';
 import { run as resumeEarly } from './tasks/resume-early.ts';
 import { run as summarizeSwitchover } from './tasks/summarize-switchover.ts';
+import { run as preparePeers } from './tasks/prepare-peers.ts';
+import { run as releasePeers } from './tasks/release-peers.ts';
+import { run as checkFollow } from './tasks/check-follow.ts';
 import type { StepRun } from './step-handler.ts';
 
 /** Lambda function key (serverless.yml, and the suffix of the ASL placeholder ARNs) -> step. */
@@ -38,6 +41,9 @@ export const workflowFunctions = {
   'check-switch': checkSwitch,
   'resume-early': resumeEarly,
   'summarize-switchover': summarizeSwitchover,
+  'prepare-peers': preparePeers,
+  'release-peers': releasePeers,
+  'check-follow': checkFollow,
 } as const satisfies Record<string, StepRun<never, unknown>>;
 
 export type WorkflowFunction = keyof typeof workflowFunctions;

@@ -9,6 +9,7 @@ import type { PoolerTargetAdapter, Topology, TopologyMember, TrafficAdapter } fr
 import type { RpoLagReading } from '../core/preflight.ts';
 import type { SwitchoverTarget } from '../core/switchover-input.ts';
 import type { RunningExecution } from '../core/run-lock.ts';
+import type { PeerProbe, PrepareRequest } from '../core/peers.ts';
 
 export interface WriterCheck {
   readonly ok: boolean;
@@ -38,9 +39,45 @@ export interface SwitchoverPorts {
   startSwitch(request: SwitchRequest): Promise<Decision>;
 }
 
+/** What a peer stack answered to a prepare request. */
+export interface PrepareResult {
+  readonly region: string;
+  /** The follow run's (deterministic) execution name in the peer region. */
+  readonly followExecutionName: string;
+  /** False when an earlier call (a retry, a duplicate) had already started it. */
+  readonly started: boolean;
+  readonly decisions: readonly Decision[];
+}
+
+/**
+ * The other regions' stacks of this service (docs/coordination.md). In AWS: a synchronous cross-region
+ * Invoke of the peer's `prepare-for-switch` function; in the drill: the peer's local stack through the same
+ * handler code. A stack never touches a peer's PgBouncers itself.
+ */
+export interface PeerPorts {
+  /** Whether the peer stack answers and can read its own pooler targets. Never throws. */
+  probe(region: string): Promise<PeerProbe>;
+  /** Asks the peer stack to pause its write aliases and start its follow run. Idempotent per request. */
+  prepare(region: string, request: PrepareRequest): Promise<PrepareResult>;
+  /** The asking switchover failed: the peer resumes now unless the writer is moving or moved. Idempotent. */
+  release(region: string, request: PrepareRequest): Promise<ReleaseResult>;
+}
+
+/** What a peer stack answered to a release. */
+export interface ReleaseResult {
+  readonly region: string;
+  readonly resumed: boolean;
+  readonly decisions: readonly Decision[];
+}
+
 export interface RunRegistry {
   /** Every RUNNING execution of this stack's reconcile and switchover state machines (maybe the caller's own). */
   listRunning(): Promise<RunningExecution[]>;
+  /**
+   * This stack's switchover state machine ARN: a reconcile input's `switchoverExecutionArn` must name a
+   * RUNNING execution of it. Undefined when unknown, and then every such input is refused.
+   */
+  readonly switchoverStateMachineArn: string | undefined;
 }
 
 export interface World {
@@ -60,4 +97,6 @@ export interface World {
   now(): number;
   readonly switchover: SwitchoverPorts;
   readonly runs: RunRegistry;
+  /** Absent where a stack has no way to reach its peers (unit tests, the plan CLI): coordination is skipped, with a decision saying so. */
+  readonly peers?: PeerPorts;
 }

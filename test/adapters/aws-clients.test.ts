@@ -41,6 +41,18 @@ describe('AwsClients', () => {
     expect(await new AwsClients().rds('us-east-2').config.maxAttempts()).toBe(2);
   });
 
+  it('has a one-attempt RDS client per region for calls that are not safe to repeat blindly', async () => {
+    const clients = new AwsClients();
+
+    const once = clients.rdsSingleAttempt('us-west-2');
+
+    expect(await once.config.maxAttempts()).toBe(1);
+    expect(await once.config.region()).toBe('us-west-2');
+    expect(clients.rdsSingleAttempt('us-west-2')).toBe(once);
+    expect(clients.rds('us-west-2')).not.toBe(once);
+    expect(await clients.rds('us-west-2').config.maxAttempts()).toBe(2);
+  });
+
   it('bounds connection and request time on the HTTP handler', async () => {
     const clients = new AwsClients({ connectionTimeoutMs: 1_234, requestTimeoutMs: 5_678 });
 

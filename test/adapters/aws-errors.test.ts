@@ -12,6 +12,7 @@ describe('toFailoverError', () => {
     ['Throttling', 400],
     ['PriorRequestNotComplete', 400],
     ['TransactionInProgressException', 400],
+    ['KMSThrottlingException', 400],
     ['SomethingElse', 429],
   ])('%s (HTTP %i) is ThrottledError, transient', (name, status) => {
     const mapped = toFailoverError(sdkError(name, { status }), WHAT);

@@ -41,6 +41,16 @@ describe('publishSummary', () => {
     expect(decision.reason).toContain('AuthorizationErrorException');
   });
 
+  it('a topic whose KMS key the role may not use: a not-published decision naming the KMS error', async () => {
+    // SNS API reference: Publish to a topic with SSE answers KMSAccessDeniedException when the caller lacks kms:GenerateDataKey.
+    sns.on(PublishCommand).rejects(sdkError('KMSAccessDeniedException', { status: 400, message: 'The ciphertext references a key that either does not exist or you do not have access to' }));
+
+    const decision = await publishSummary(new AwsClients(), 'us-east-2', TOPIC, { subject: 'x', summary: {} });
+
+    expect(decision.decision).toBe('not-published');
+    expect(decision.reason).toContain('KMSAccessDeniedException');
+  });
+
   it('refuses a topic ARN that is not one', async () => {
     await expect(publishSummary(new AwsClients(), 'us-east-2', 'arn:aws:sqs:us-east-2:123456789012:q', { subject: 'x', summary: {} })).rejects.toThrow(InvalidInputError);
     expect(sns.calls()).toHaveLength(0);

@@ -176,6 +176,44 @@ describe('switchoverGlobalCluster', () => {
     await expect(attempt).rejects.toThrow(/SwitchoverGlobalCluster app-global .* in us-east-2 failed: InvalidGlobalClusterStateFault/);
   });
 
+  it('a repeat that meets InvalidGlobalClusterStateFault while FailoverState already targets the requested member counts as started', async () => {
+    // Prepare: the first ExecuteSwitch was accepted, its response lost; the retry meets the state fault
+    rds.on(SwitchoverGlobalClusterCommand).rejects(
+      new InvalidGlobalClusterStateFault({ message: 'Global cluster app-global is already switching over', $metadata: { httpStatusCode: 400 } }),
+    );
+    const switching = { Status: 'switching-over' as FailoverStatus, FromDbClusterArn: USE2_ARN, ToDbClusterArn: USW2_ARN, IsDataLossAllowed: false };
+    rds.on(DescribeGlobalClustersCommand).resolves(describeGlobalClustersResponse({ writerArn: USE2_ARN, status: 'switching-over', failoverState: switching }));
+
+    // Act
+    const decision = await switchoverGlobalCluster(new AwsClients(), { globalClusterId: GLOBAL_CLUSTER_ID, targetDbClusterArn: USW2_ARN, callRegion: 'us-east-2' });
+
+    // Assess
+    expect(decision.decision).toBe('started');
+    expect(decision.reason).toMatch(/InvalidGlobalClusterStateFault, and FailoverState \(switching-over\) already moves app-global to .*app-usw2; counted as started/);
+    expect(rds).toHaveReceivedCommandTimes(SwitchoverGlobalClusterCommand, 1);
+  });
+
+  it('a state fault while FailoverState moves the writer somewhere else stays a fatal UpstreamError', async () => {
+    rds.on(SwitchoverGlobalClusterCommand).rejects(
+      new InvalidGlobalClusterStateFault({ message: 'Global cluster app-global is already switching over', $metadata: { httpStatusCode: 400 } }),
+    );
+    const elsewhere = { Status: 'switching-over' as FailoverStatus, FromDbClusterArn: USW2_ARN, ToDbClusterArn: USE2_ARN, IsDataLossAllowed: false };
+    rds.on(DescribeGlobalClustersCommand).resolves(describeGlobalClustersResponse({ writerArn: USW2_ARN, status: 'switching-over', failoverState: elsewhere }));
+
+    await expect(
+      switchoverGlobalCluster(new AwsClients(), { globalClusterId: GLOBAL_CLUSTER_ID, targetDbClusterArn: USW2_ARN, callRegion: 'us-east-2' }),
+    ).rejects.toThrow(UpstreamError);
+  });
+
+  it('is sent through a client that makes exactly one attempt (no blind SDK retry of a request RDS may have accepted)', async () => {
+    rds.on(SwitchoverGlobalClusterCommand).resolves({ GlobalCluster: describeGlobalClustersResponse().GlobalClusters[0] });
+
+    await switchoverGlobalCluster(new AwsClients(), { globalClusterId: GLOBAL_CLUSTER_ID, targetDbClusterArn: USW2_ARN, callRegion: 'us-east-2' });
+
+    const [call] = rds.commandCalls(SwitchoverGlobalClusterCommand);
+    expect(await (call!.thisValue as RDSClient).config.maxAttempts()).toBe(1);
+  });
+
   it('a 503 from RDS is transient', async () => {
     rds.on(SwitchoverGlobalClusterCommand).rejects(sdkError('ServiceUnavailable', { status: 503 }));
 
@@ -207,6 +245,30 @@ describe('failoverGlobalCluster', () => {
     await expect(attempt).rejects.toThrow(InvalidInputError);
     await expect(attempt).rejects.toThrow(/target's region us-west-2/);
     expect(rds.calls()).toHaveLength(0);
+  });
+
+  it('a repeat after the failover already finished (the target is the writer, no FailoverState) counts as started', async () => {
+    rds.on(FailoverGlobalClusterCommand).rejects(
+      new InvalidGlobalClusterStateFault({ message: 'The global cluster is not in a valid state', $metadata: { httpStatusCode: 400 } }),
+    );
+    rds.on(DescribeGlobalClustersCommand).resolves(describeGlobalClustersResponse({ writerArn: USW2_ARN }));
+
+    const decision = await failoverGlobalCluster(new AwsClients(), { globalClusterId: GLOBAL_CLUSTER_ID, targetDbClusterArn: USW2_ARN, callRegion: 'us-west-2' });
+
+    expect(decision).toMatchObject({ step: 'failover', decision: 'started' });
+    expect(decision.reason).toContain('is already the writer of app-global');
+    expect(await regionsOf(rds.commandCalls(DescribeGlobalClustersCommand))).toEqual(['us-west-2']);
+    const [call] = rds.commandCalls(FailoverGlobalClusterCommand);
+    expect(await (call!.thisValue as RDSClient).config.maxAttempts()).toBe(1);
+  });
+
+  it('a network error (the region does not answer) is transient and is not taken for a started failover', async () => {
+    rds.on(FailoverGlobalClusterCommand).rejects(Object.assign(new Error('connect ETIMEDOUT 52.94.0.1:443'), { code: 'ETIMEDOUT' }));
+
+    await expect(
+      failoverGlobalCluster(new AwsClients(), { globalClusterId: GLOBAL_CLUSTER_ID, targetDbClusterArn: USW2_ARN, callRegion: 'us-west-2' }),
+    ).rejects.toThrow(ServiceUnavailableError);
+    expect(rds).not.toHaveReceivedCommand(DescribeGlobalClustersCommand);
   });
 
   it('a target that is not a member is InvalidInputError', async () => {

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { AwsClients } from '../../lib/adapters/aws-clients.ts';
 import { Route53TrafficAdapter } from '../../lib/adapters/route53.ts';
-import { InvalidConfigError, StaleChangeError, ThrottledError, UpstreamTimeoutError } from '../../lib/core/errors.ts';
+import { InvalidConfigError, ServiceUnavailableError, StaleChangeError, ThrottledError, UpstreamTimeoutError } from '../../lib/core/errors.ts';
 import { TrafficKind, type TrafficChange } from '../../lib/core/types.ts';
 import { exampleConfig, regionsOf, sdkError, ZONE } from './aws-fixtures.ts';
 
@@ -81,6 +81,29 @@ describe('Route53TrafficAdapter.observe', () => {
       MaxItems: 100,
     });
     expect(await regionsOf(route53.calls())).toEqual(['us-east-1']);
+  });
+
+  it('marks a record without a health check (no HealthCheckId, no alias EvaluateTargetHealth): no data-plane failover for its region', async () => {
+    // Prepare: us-east-2 health-checked; us-west-2 an alias without EvaluateTargetHealth and no health check
+    const { HealthCheckId: _, ResourceRecords: __, TTL: ___, ...west } = weighted('us-west-2', 50);
+    route53.on(ListResourceRecordSetsCommand).resolves(
+      listing([weighted('us-east-2', 100), { ...west, AliasTarget: { HostedZoneId: 'Z3AADJGX6KTTL2', DNSName: 'app-usw2.us-west-2.elb.amazonaws.com.', EvaluateTargetHealth: false } }]),
+    );
+
+    // Act
+    const states = await adapter().instance.observe();
+
+    // Assess
+    expect(states).toEqual([
+      { kind: 'route53', region: 'us-east-2', resource: RESOURCE.east, weight: 100 },
+      { kind: 'route53', region: 'us-west-2', resource: RESOURCE.west, weight: 50, withoutHealthCheck: true },
+    ]);
+  });
+
+  it('Route 53\'s control plane unreachable (us-east-1 down): a transient error, which ShiftTraffic turns into a degraded decision', async () => {
+    route53.on(ListResourceRecordSetsCommand).rejects(Object.assign(new Error('connect ETIMEDOUT 205.251.242.103:443'), { code: 'ETIMEDOUT' }));
+
+    await expect(adapter().instance.observe()).rejects.toThrow(ServiceUnavailableError);
   });
 
   it('follows truncated pages with NextRecordName/Type/Identifier and stops at the next name', async () => {

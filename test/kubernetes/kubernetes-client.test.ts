@@ -40,7 +40,7 @@ describe('KubernetesClient against a local HTTPS API server', () => {
     const snapshot = await client().getConfigMap('pgbouncer', 'pgbouncer-config');
 
     // Assess
-    expect(snapshot).toEqual({ data: { 'pgbouncer.ini': '[databases]\n' }, resourceVersion: version });
+    expect(snapshot).toEqual({ data: { 'pgbouncer.ini': '[databases]\n' }, annotations: {}, resourceVersion: version });
     expect(server.requests).toMatchObject([{ method: 'GET', path: '/api/v1/namespaces/pgbouncer/configmaps/pgbouncer-config', authorization: `Bearer ${TOKEN}` }]);
   });
 
@@ -107,6 +107,25 @@ describe('KubernetesClient against a local HTTPS API server', () => {
     await expect(attempt).rejects.toThrow(/TLS verification .* failed/);
   });
 
+  it('keeps verifying TLS on exec (WebSocket) and on requests when NODE_TLS_REJECT_UNAUTHORIZED=0', async () => {
+    // Prepare: the variable that turns off default certificate checks in Node, and a pod the exec could reach
+    server.addPod('tls-env', { name: 'p', labels: {}, containers: ['pgbouncer-admin'] });
+    server.execHandler = async () => ({ stdout: 'reached the pod', exitCode: 0 });
+    const previous = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    try {
+      // Act + Assess
+      await expect(client(TOKEN, otherCa.caCert).execInPod('tls-env', 'p', 'pgbouncer-admin', ['true'])).rejects.toThrow(
+        /TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/,
+      );
+      await expect(client(TOKEN, otherCa.caCert).getConfigMap('tls-env', 'any')).rejects.toThrow(/TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/);
+      expect(server.requests).toHaveLength(0);
+    } finally {
+      if (previous === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = previous;
+    }
+  });
+
   it('restarts a workload by stamping kubectl.kubernetes.io/restartedAt with a merge patch', async () => {
     // Prepare
     server.addWorkload('pgbouncer', 'deployments', 'pgbouncer');
@@ -119,18 +138,22 @@ describe('KubernetesClient against a local HTTPS API server', () => {
     expect(server.workloadAnnotations.get('pgbouncer/deployments/pgbouncer')).toEqual({ 'kubectl.kubernetes.io/restartedAt': '2025-03-04T05:06:07Z' });
   });
 
-  it('lists only Running and Ready pods matching the label selector', async () => {
+  it('lists the Running pods matching the label selector, Ready or not, without terminating or pending ones', async () => {
     // Prepare
-    server.addPod('list', { name: 'ready', labels: { app: 'pgbouncer' }, containers: ['pgbouncer', 'pgbouncer-admin'] });
-    server.addPod('list', { name: 'not-ready', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'], ready: false });
+    server.addPod('list', { name: 'ready', uid: 'u-1', labels: { app: 'pgbouncer' }, containers: ['pgbouncer', 'pgbouncer-admin'] });
+    server.addPod('list', { name: 'not-ready', uid: 'u-2', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'], ready: false });
     server.addPod('list', { name: 'pending', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'], phase: 'Pending', ready: false });
+    server.addPod('list', { name: 'terminating', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'], deletionTimestamp: '2026-11-30T18:00:00Z' });
     server.addPod('list', { name: 'other-app', labels: { app: 'web' }, containers: ['web'] });
 
     // Act
     const pods = await client().listPods('list', 'app=pgbouncer');
 
     // Assess
-    expect(pods).toEqual([{ name: 'ready', containers: ['pgbouncer', 'pgbouncer-admin'] }]);
+    expect(pods).toEqual([
+      { name: 'ready', uid: 'u-1', labels: { app: 'pgbouncer' }, containers: ['pgbouncer', 'pgbouncer-admin'], ready: true },
+      { name: 'not-ready', uid: 'u-2', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'], ready: false },
+    ]);
     expect(server.requests.at(-1)).toMatchObject({ method: 'GET', path: '/api/v1/namespaces/list/pods' });
     expect(server.requests.at(-1)!.query.get('labelSelector')).toBe('app=pgbouncer');
   });
@@ -164,19 +187,55 @@ describe('KubernetesClient against a local HTTPS API server', () => {
     await expect(attempt).rejects.toThrow(/exec in pod slow\/pod-slow container pgbouncer-admin did not finish within 300 ms/);
   });
 
-  it('deletes a pod, and treats an already deleted pod as deleted', async () => {
+  it('evicts a pod with a policy/v1 Eviction (201), and reports a pod that is already gone (404)', async () => {
     // Prepare
-    server.addPod('del', { name: 'pod-x', labels: {}, containers: ['pgbouncer'] });
+    server.addPod('evict', { name: 'pod-x', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'] });
 
     // Act
-    await client().deletePod('del', 'pod-x');
-    await client().deletePod('del', 'pod-x');
+    const first = await client().evictPod('evict', 'pod-x');
+    const second = await client().evictPod('evict', 'pod-x');
 
     // Assess
-    expect(server.deletedPods).toContain('del/pod-x');
-    expect(server.requests.filter((request) => request.method === 'DELETE').map((request) => request.path)).toEqual([
-      '/api/v1/namespaces/del/pods/pod-x',
-      '/api/v1/namespaces/del/pods/pod-x',
+    expect([first, second]).toEqual([{ outcome: 'evicted' }, { outcome: 'gone' }]);
+    expect(server.evictedPods).toEqual(['evict/pod-x']);
+    const posts = server.requests.filter((request) => request.method === 'POST');
+    expect(posts.map((request) => [request.path, request.contentType])).toEqual([
+      ['/api/v1/namespaces/evict/pods/pod-x/eviction', 'application/json'],
+      ['/api/v1/namespaces/evict/pods/pod-x/eviction', 'application/json'],
     ]);
+    expect(JSON.parse(posts[0]!.body)).toEqual({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'pod-x', namespace: 'evict' } });
+    expect(server.requests.some((request) => request.method === 'DELETE')).toBe(false);
+  });
+
+  it('reports an eviction a PodDisruptionBudget refuses (429) as refused, naming the budget, and keeps the pod', async () => {
+    // Prepare
+    server.addPod('pdb', { name: 'pod-a', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'] });
+    server.addPod('pdb', { name: 'pod-b', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'] });
+    server.addDisruptionBudget('pdb', { name: 'pgbouncer', matchLabels: { app: 'pgbouncer' }, minAvailable: 2 });
+
+    // Act
+    const result = await client().evictPod('pdb', 'pod-a');
+
+    // Assess
+    expect(result).toEqual({
+      outcome: 'refused',
+      reason: expect.stringMatching(/\(429: Cannot evict pod as it would violate the pod's disruption budget\. The disruption budget pgbouncer needs 2 healthy pods and has 2 currently\)/),
+    });
+    expect(server.pods('pdb').map((pod) => pod.name)).toEqual(['pod-a', 'pod-b']);
+  });
+
+  it('annotates a ConfigMap with a merge patch of metadata.annotations only', async () => {
+    // Prepare
+    server.setConfigMap('pgbouncer', 'cm-annotate', { 'pgbouncer.ini': 'keep' });
+
+    // Act
+    const snapshot = await client().annotateConfigMap('pgbouncer', 'cm-annotate', { 'example.com/a': 'x' });
+    const removed = await client().annotateConfigMap('pgbouncer', 'cm-annotate', { 'example.com/a': null });
+
+    // Assess
+    expect(snapshot).toMatchObject({ data: { 'pgbouncer.ini': 'keep' }, annotations: { 'example.com/a': 'x' } });
+    expect(removed.annotations).toEqual({});
+    expect(JSON.parse(server.requests.at(-2)!.body)).toEqual({ metadata: { annotations: { 'example.com/a': 'x' } } });
+    expect(server.requests.at(-2)!.contentType).toBe('application/merge-patch+json');
   });
 });

@@ -47,13 +47,28 @@ describe('deploy/kubernetes manifests fit config/example.yml and the live switch
     expect(pgbouncer.command).toContain(`${configDir}/${target.key}`);
   });
 
-  it('limits the Role by resourceNames to the one ConfigMap and the one Deployment', () => {
+  it('limits both Roles by resourceNames to the one ConfigMap and the one Deployment', () => {
     // Assess
-    const role = manifests('deploy/kubernetes/rbac.yaml').find((manifest) => manifest.kind === 'Role')!;
-    expect(role.metadata.namespace).toBe(target.namespace);
-    expect(role.rules).toContainEqual({ apiGroups: [''], resources: ['configmaps'], resourceNames: [target.configMap], verbs: ['get', 'patch'] });
-    expect(role.rules).toContainEqual({ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [target.workload.name], verbs: ['get', 'patch'] });
-    const unnamed = role.rules!.filter((rule) => !rule.resourceNames).map((rule) => `${rule.resources.join()}:${rule.verbs.join()}`);
-    expect(unnamed).toEqual(['pods:list', 'pods/exec:create,get', 'pods:delete']);
+    const roles = manifests('deploy/kubernetes/rbac.yaml').filter((manifest) => manifest.kind === 'Role');
+    const operator = roles.find((role) => role.metadata.name === 'aurora-failover-operator')!;
+    const readonly = roles.find((role) => role.metadata.name === 'aurora-failover-readonly')!;
+    expect([operator.metadata.namespace, readonly.metadata.namespace]).toEqual([target.namespace, target.namespace]);
+    expect(operator.rules).toContainEqual({ apiGroups: [''], resources: ['configmaps'], resourceNames: [target.configMap], verbs: ['get', 'patch'] });
+    expect(operator.rules).toContainEqual({ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [target.workload.name], verbs: ['get', 'patch'] });
+    expect(readonly.rules).toContainEqual({ apiGroups: [''], resources: ['configmaps'], resourceNames: [target.configMap], verbs: ['get'] });
+    const unnamed = (role: Manifest) => role.rules!.filter((rule) => !rule.resourceNames).map((rule) => `${rule.resources.join()}:${rule.verbs.join()}`);
+    expect(unnamed(operator)).toEqual(['pods:list', 'pods/exec:create,get', 'pods/eviction:create']);
+    expect(unnamed(readonly)).toEqual(['pods:list']);
+  });
+
+  it('keeps a PodDisruptionBudget over the pods the example target selects (evictions respect it)', () => {
+    // Assess
+    const budget = manifests('deploy/kubernetes/pgbouncer.yaml').find((manifest) => manifest.kind === 'PodDisruptionBudget') as unknown as {
+      metadata: { namespace: string };
+      spec: { selector: { matchLabels: Record<string, string> } };
+    };
+    expect(budget.metadata.namespace).toBe(target.namespace);
+    const [labelKey, labelValue] = target.podSelector.split('=');
+    expect(budget.spec.selector.matchLabels).toEqual({ [labelKey!]: labelValue });
   });
 });

@@ -1,9 +1,11 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EksPoolerTarget } from '../../lib/adapters/pooler-eks.ts';
+import { EksPoolerTarget, NEEDS_OPERATOR_ANNOTATION, NEEDS_OPERATOR_CONFIG_ANNOTATION } from '../../lib/adapters/pooler-eks.ts';
 import { KubernetesClient } from '../../lib/adapters/kubernetes.ts';
 import type { PoolerTargetConfig } from '../../lib/core/config.ts';
 import { decide } from '../../lib/core/decision.ts';
-import { ConflictError, StaleChangeError, TargetFailedError } from '../../lib/core/errors.ts';
+import { ConflictError, InvalidConfigError, ServiceUnavailableError, StaleChangeError, TargetFailedError } from '../../lib/core/errors.ts';
 import type { PoolerChange, PoolerPlan } from '../../lib/core/types.ts';
 import { FakePgBouncerPods } from '../support/fake-pgbouncer-pods.ts';
 import { FakeKubernetesServer } from '../support/kubernetes-server.ts';
@@ -44,17 +46,34 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.stop();
   certificates.cleanup();
+  pods?.cleanup();
 });
 beforeEach(() => {
   server.requests.length = 0;
   server.concurrentWritesBeforePatch = 0;
+  server.execUpgradeStatus = null;
+  server.ignoreLabelSelector = false;
   pods?.cleanup();
   pods = new FakePgBouncerPods();
   server.execHandler = pods.exec;
 });
 
+interface ScenarioOptions {
+  strategy?: 'live' | 'rollout-restart';
+  configIni?: string;
+  podIni?: string;
+  podNames?: string[];
+  timeoutSeconds?: number;
+  podSelector?: string;
+  /**
+   * The workload controller: an evicted pod is replaced by `<name>-r` (Running, Ready), whose PgBouncer loads
+   * what this returns (default: the ConfigMap as it is now, as the init container copies it).
+   */
+  replacementLoads?: (configMapIni: string) => string;
+}
+
 /** A fresh namespace with the ConfigMap, the Deployment and `podNames` ready pods running `podIni`. */
-function scenario(options: { strategy?: 'live' | 'rollout-restart'; configIni?: string; podIni?: string; podNames?: string[]; timeoutSeconds?: number } = {}) {
+function scenario(options: ScenarioOptions = {}) {
   counter += 1;
   const namespace = `pgb-${counter}`;
   const configIni = options.configIni ?? ini(OLD_WRITER);
@@ -65,6 +84,12 @@ function scenario(options: { strategy?: 'live' | 'rollout-restart'; configIni?: 
     server.addPod(namespace, { name, labels: { app: 'pgbouncer' }, containers: ['pgbouncer', 'pgbouncer-admin'] });
     pods.addPod(name, options.podIni ?? configIni);
   }
+  server.onEvicted = (evictedFrom, evicted) => {
+    const current = server.configMap(evictedFrom, 'pgbouncer-config')!.data['pgbouncer.ini']!;
+    const name = `${evicted.name}-r`;
+    pods.addPod(name, (options.replacementLoads ?? ((text) => text))(current));
+    server.addPod(evictedFrom, { name, labels: evicted.labels, containers: evicted.containers });
+  };
   const config: PoolerTargetConfig = {
     name: 'use2-pgbouncer',
     eksCluster: 'app-use2',
@@ -72,15 +97,24 @@ function scenario(options: { strategy?: 'live' | 'rollout-restart'; configIni?: 
     configMap: 'pgbouncer-config',
     key: 'pgbouncer.ini',
     workload: { kind: 'Deployment', name: 'pgbouncer' },
-    podSelector: 'app=pgbouncer',
+    podSelector: options.podSelector ?? 'app=pgbouncer',
     reloadStrategy: options.strategy ?? 'live',
     aliases: { write: 'appdb', read: 'appdb_ro' },
     adminContainer: 'pgbouncer-admin',
     liveSwitchTimeoutSeconds: options.timeoutSeconds ?? 5,
   };
   const api = new KubernetesClient({ server: url, certificateAuthority: certificates.caCert, token: TOKEN });
-  const target = new EksPoolerTarget({ target: config, region: 'us-east-2', api });
+  // Restarts wait for replacements in short polls here; the replacement appears as soon as the eviction answers.
+  const target = new EksPoolerTarget({ target: config, region: 'us-east-2', api, restartBounds: { readyTimeoutMs: 500, pollMs: 20, budgetMs: 60_000 } });
   return { namespace, names, target };
+}
+
+/** The eviction and exec requests in the order the adapter sent them, as `evict <pod>` / `exec <pod>`. */
+function podCalls(namespace: string): string[] {
+  return server.requests
+    .map((request) => new RegExp(`^/api/v1/namespaces/${namespace}/pods/([^/]+)/(eviction|exec)$`).exec(request.path))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => `${match[2] === 'eviction' ? 'evict' : 'exec'} ${match[1]}`);
 }
 
 function plan(changes: PoolerChange[], strategy: 'live' | 'rollout-restart' = 'live'): PoolerPlan {
@@ -123,7 +157,7 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     for (const name of names) {
       expect(pods.configFile(name)).toBe(ini(NEW_WRITER));
       expect(pods.loadedIni(name)).toBe(ini(NEW_WRITER));
-      expect(pods.commands(name)).toEqual(['PAUSE appdb', 'RELOAD', 'SHOW DATABASES', 'RESUME appdb']);
+      expect(pods.commands(name)).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'SHOW DATABASES', 'SHOW CONFIG', 'RESUME "appdb"']);
       expect(pods.isPaused(name, 'appdb')).toBe(false);
     }
     expect(server.deletedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([]);
@@ -141,7 +175,7 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     // Assess
     expect(result.pods.map((pod) => pod.outcome)).toEqual(names.map(() => 'switched'));
     for (const name of names) {
-      expect(pods.commands(name)).toEqual(['PAUSE appdb', 'PAUSE appdb', 'RELOAD', 'SHOW DATABASES', 'RESUME appdb']);
+      expect(pods.commands(name)).toEqual(['PAUSE "appdb"', 'SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'SHOW DATABASES', 'SHOW CONFIG', 'RESUME "appdb"']);
       expect(pods.isPaused(name, 'appdb')).toBe(false);
     }
     expect(server.deletedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([]);
@@ -162,7 +196,7 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(JSON.stringify(result)).not.toContain(PASSWORD);
   });
 
-  it('does not PAUSE when the write alias is in session pool mode', async () => {
+  it('session pool mode: KILL (each session ends once, new ones wait) before RELOAD, never PAUSE, then RESUME', async () => {
     // Prepare
     const { target } = scenario({ configIni: ini(OLD_WRITER, 'session'), podNames: ['pgbouncer-a'] });
 
@@ -171,10 +205,22 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
 
     // Assess
     expect(result.pods).toMatchObject([{ pod: 'pgbouncer-a', outcome: 'switched' }]);
-    expect(pods.commands('pgbouncer-a')).toEqual(['RELOAD', 'SHOW DATABASES']);
+    expect(pods.commands('pgbouncer-a')).toEqual([
+      'SHOW CONFIG',
+      'SHOW DATABASES',
+      'KILL "appdb"',
+      'RELOAD',
+      'SHOW DATABASES',
+      'SHOW CONFIG',
+      // A client that connected during the hold costs a server_login_retry stall unless it is zeroed across RESUME.
+      'SET server_login_retry = 0',
+      'RESUME "appdb"',
+      'SHOW POOLS',
+      "SET server_login_retry = '15'",
+    ]);
   });
 
-  it('deletes a pod whose switch fails, reports it restarted, and still resumes it', async () => {
+  it('evicts a Ready pod whose switch fails (never deletes it), resumes it first, and verifies its replacement', async () => {
     // Prepare
     const { target, namespace } = scenario();
     pods.inject('pgbouncer-b', 'fail', 'RELOAD');
@@ -186,11 +232,64 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(result.decision.decision).toBe('switched-with-restarts');
     expect(result.pods).toEqual([
       expect.objectContaining({ pod: 'pgbouncer-a', outcome: 'switched' }),
-      expect.objectContaining({ pod: 'pgbouncer-b', outcome: 'restarted', reason: expect.stringContaining('live switch failed at reload') }),
+      expect.objectContaining({
+        pod: 'pgbouncer-b',
+        outcome: 'restarted',
+        reason: expect.stringMatching(/live switch failed at reload; evicted; its replacement pgbouncer-b-r routes appdb -> app-usw2\S+:5432, .* \(verified with SHOW DATABASES\)/),
+      }),
     ]);
-    expect(server.deletedPods).toContain(`${namespace}/pgbouncer-b`);
-    expect(pods.commands('pgbouncer-b')).toEqual(['PAUSE appdb', 'RELOAD', 'RESUME appdb']);
+    expect(server.evictedPods).toEqual([`${namespace}/pgbouncer-b`]);
+    expect(server.deletedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([]);
+    // The file is put back and reloaded before RESUME.
+    expect(pods.commands('pgbouncer-b')).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'RELOAD', 'RESUME "appdb"']);
     expect(pods.isPaused('pgbouncer-b', 'appdb')).toBe(false);
+    expect(pods.commands('pgbouncer-b-r')).toEqual(['SHOW DATABASES']);
+  });
+
+  it('restarts one pod at a time: the next eviction waits until the previous replacement is verified', async () => {
+    // Prepare: three pods, a budget that allows one disruption at a time, and every live switch failing
+    const { target, namespace } = scenario({ podNames: ['pgbouncer-a', 'pgbouncer-b', 'pgbouncer-c'] });
+    server.addDisruptionBudget(namespace, { name: 'pgbouncer', matchLabels: { app: 'pgbouncer' }, minAvailable: 2 });
+    for (const name of ['pgbouncer-a', 'pgbouncer-b', 'pgbouncer-c']) pods.inject(name, 'fail', 'RELOAD');
+
+    // Act
+    const result = await target.apply(plan([moveWriter]));
+
+    // Assess
+    expect(result.pods.map((pod) => [pod.pod, pod.outcome])).toEqual([
+      ['pgbouncer-a', 'restarted'],
+      ['pgbouncer-b', 'restarted'],
+      ['pgbouncer-c', 'restarted'],
+    ]);
+    expect(podCalls(namespace).slice(3)).toEqual([
+      'evict pgbouncer-a',
+      'exec pgbouncer-a-r',
+      'evict pgbouncer-b',
+      'exec pgbouncer-b-r',
+      'evict pgbouncer-c',
+      'exec pgbouncer-c-r',
+    ]);
+  });
+
+  it('stops restarting when a PodDisruptionBudget refuses an eviction (429), deletes nothing, and fails the target naming the budget', async () => {
+    // Prepare
+    const { target, namespace } = scenario();
+    server.addDisruptionBudget(namespace, { name: 'pgbouncer', matchLabels: { app: 'pgbouncer' }, minAvailable: 2 });
+    pods.inject('pgbouncer-a', 'fail', 'RELOAD');
+    pods.inject('pgbouncer-b', 'fail', 'RELOAD');
+
+    // Act
+    const attempt = target.apply(plan([moveWriter]));
+
+    // Assess
+    await expect(attempt).rejects.toThrow(TargetFailedError);
+    await expect(attempt).rejects.toThrow(
+      /pgbouncer-a \(live switch failed at reload; eviction refused: .*429: Cannot evict pod as it would violate the pod's disruption budget\. The disruption budget pgbouncer needs 2 healthy pods and has 2 currently\)/,
+    );
+    await expect(attempt).rejects.toThrow(/pgbouncer-b \(live switch failed at reload; not restarted: an eviction was refused \(PodDisruptionBudget\); no pod is deleted instead/);
+    expect(podCalls(namespace).filter((call) => call.startsWith('evict'))).toEqual(['evict pgbouncer-a']);
+    expect(server.pods(namespace).map((pod) => pod.name)).toEqual(['pgbouncer-a', 'pgbouncer-b']);
+    expect(server.requests.some((request) => request.method === 'DELETE')).toBe(false);
   });
 
   it('restarts a pod whose PAUSE does not finish within liveSwitchTimeoutSeconds, resuming it on the way out', async () => {
@@ -203,22 +302,89 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
 
     // Assess
     expect(result.pods).toEqual([expect.objectContaining({ pod: 'pgbouncer-a', outcome: 'restarted', reason: expect.stringContaining('at pause') })]);
-    expect(server.deletedPods).toContain(`${namespace}/pgbouncer-a`);
-    expect(pods.commands('pgbouncer-a')).toEqual(['PAUSE appdb', 'RESUME appdb']);
+    expect(server.evictedPods).toContain(`${namespace}/pgbouncer-a`);
+    expect(pods.commands('pgbouncer-a')).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RESUME "appdb"']);
   });
 
-  it('fails the target naming the pod that can neither switch nor be restarted', async () => {
-    // Prepare
-    const { target, namespace } = scenario();
+  it('reports needs-operator when a freshly started pod routes wrongly too, marks the ConfigMap, and later runs restart nothing', async () => {
+    // Prepare: an %include in the image redefines appdb, so a pod started from the new ConfigMap still routes to the old writer
+    const { target, namespace } = scenario({ replacementLoads: () => ini(OLD_WRITER) });
     pods.inject('pgbouncer-a', 'fail', 'RELOAD');
-    server.refuseDeleteOf.add(`${namespace}/pgbouncer-a`);
+    pods.inject('pgbouncer-b', 'fail', 'RELOAD');
+
+    // Act
+    const first = await target.apply(plan([moveWriter]));
+    const second = await target.apply(plan([]));
+
+    // Assess: one pod evicted, then the target is reported, not looped on
+    expect(first.decision.decision).toBe('needs-operator');
+    expect(first.decision.reason).toMatch(/pod pgbouncer-a-r, freshly started from configmap pgb-\d+\/pgbouncer-config, routes appdb -> app-use2\S+:5432, .* instead of appdb -> app-usw2/);
+    expect(first.pods.map((pod) => [pod.pod, pod.outcome])).toEqual([
+      ['pgbouncer-a', 'failed'],
+      ['pgbouncer-b', 'failed'],
+    ]);
+    expect(first.pods[1]!.reason).toMatch(/not restarted: a freshly started pod routes wrongly too/);
+    const annotations = server.configMap(namespace, 'pgbouncer-config')!.annotations;
+    expect(annotations[NEEDS_OPERATOR_ANNOTATION]).toMatch(/^pod pgbouncer-a-r, freshly started/);
+    expect(annotations[NEEDS_OPERATOR_CONFIG_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
+    expect(second.decision.decision).toBe('needs-operator');
+    expect(second.decision.reason).toMatch(/an earlier run found that pod pgbouncer-a-r/);
+    expect(server.evictedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([`${namespace}/pgbouncer-a`]);
+    // The failed switch puts the old file back (second RELOAD) before RESUME; the later run only reads.
+    expect(pods.commands('pgbouncer-b')).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'RELOAD', 'RESUME "appdb"', 'SHOW DATABASES']);
+    expect(server.requests.some((request) => request.method === 'DELETE')).toBe(false);
+  });
+
+  it('lifts the needs-operator mark once every pod routes right (an operator fixed what the text includes)', async () => {
+    // Prepare: a first run marked the ConfigMap; then the operator fixed the include and restarted the pods by hand
+    const { target, namespace } = scenario({ replacementLoads: () => ini(OLD_WRITER) });
+    pods.inject('pgbouncer-a', 'fail', 'RELOAD');
+    pods.inject('pgbouncer-b', 'fail', 'RELOAD');
+    await target.apply(plan([moveWriter]));
+    for (const name of ['pgbouncer-a-r', 'pgbouncer-b']) pods.addPod(name, ini(NEW_WRITER));
+
+    // Act
+    const result = await target.apply(plan([]));
+
+    // Assess
+    expect(result.decision.decision).toBe('nothing-to-do');
+    expect(server.configMap(namespace, 'pgbouncer-config')!.annotations).toEqual({});
+  });
+
+  it('never touches a selected pod that lacks the admin container, and fails the target naming it', async () => {
+    // Prepare
+    const { target, namespace } = scenario({ podNames: ['pgbouncer-a'] });
+    server.addPod(namespace, { name: 'pgbouncer-plain', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'] });
 
     // Act
     const attempt = target.apply(plan([moveWriter]));
 
     // Assess
-    await expect(attempt).rejects.toThrow(TargetFailedError);
-    await expect(attempt).rejects.toThrow(/use2-pgbouncer: pod\(s\) neither switched nor restarted: pgbouncer-a \(live switch failed at reload; delete failed too/);
+    await expect(attempt).rejects.toThrow(/pgbouncer-plain \(matches app=pgbouncer but has no pgbouncer-admin container: never exec'd into or evicted/);
+    expect(podCalls(namespace)).toEqual(['exec pgbouncer-a']);
+    expect(server.pods(namespace).map((pod) => pod.name)).toEqual(['pgbouncer-a', 'pgbouncer-plain']);
+    expect(server.requests.some((request) => request.method === 'DELETE')).toBe(false);
+  });
+
+  it('execs only into pods whose labels match the selector, even when the pod list ignores the selector', async () => {
+    // Prepare: a pod of another workload with a container of the same name, listed by a misbehaving API path
+    const { target, namespace } = scenario({ podNames: ['pgbouncer-a'], podSelector: 'app=pgbouncer,track!=canary' });
+    server.addPod(namespace, { name: 'canary-1', labels: { app: 'pgbouncer', track: 'canary' }, containers: ['pgbouncer', 'pgbouncer-admin'] });
+    server.addPod(namespace, { name: 'web-1', labels: { app: 'web' }, containers: ['pgbouncer-admin'] });
+    server.ignoreLabelSelector = true;
+
+    // Act
+    const result = await target.apply(plan([moveWriter]));
+
+    // Assess
+    expect(result.pods.map((pod) => pod.pod)).toEqual(['pgbouncer-a']);
+    expect(podCalls(namespace)).toEqual(['exec pgbouncer-a']);
+  });
+
+  it('refuses a target whose selector is made only of != terms', () => {
+    // Act + Assess
+    expect(() => scenario({ podSelector: 'app!=web' })).toThrow(InvalidConfigError);
+    expect(() => scenario({ podSelector: 'app!=web' })).toThrow(/use2-pgbouncer: podSelector "app!=web" has no key=value term/);
   });
 
   it('re-reads and re-plans after a 409 conflict, then succeeds', async () => {
@@ -281,6 +447,51 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     for (const name of names) expect(pods.commands(name)).toEqual(['SHOW DATABASES']);
   });
 
+  it('a pod check (verify-pods) that Kubernetes answers 503 is a transient ServiceUnavailableError, not TargetFailedError', async () => {
+    // Prepare: ConfigMap already right; every exec upgrade answers 503
+    const { target } = scenario({ configIni: ini(NEW_WRITER) });
+    server.execUpgradeStatus = '503 Service Unavailable';
+
+    // Act
+    const attempt = target.apply(plan([]));
+
+    // Assess: the state machine retries this name; nothing was patched or deleted
+    await expect(attempt).rejects.toThrow(ServiceUnavailableError);
+    await expect(attempt).rejects.toThrow(/could not read SHOW DATABASES: .*503/);
+    expect(server.requests.filter((request) => request.method === 'PATCH' || request.method === 'DELETE')).toEqual([]);
+  });
+
+  it('a pod whose live switch Kubernetes refuses with 5xx is neither evicted nor a fatal failure: transient, retried', async () => {
+    // Prepare: every exec upgrade answers 503
+    const { target } = scenario({ podNames: ['pgbouncer-a'] });
+    server.execUpgradeStatus = '503 Service Unavailable';
+
+    // Act
+    const attempt = target.apply(plan([moveWriter]));
+
+    // Assess
+    await expect(attempt).rejects.toThrow(ServiceUnavailableError);
+    await expect(attempt).rejects.toThrow(/pgbouncer-a \(live switch failed: .*not evicted \(a transient Kubernetes error\)/);
+    expect(server.requests.some((request) => request.path.endsWith('/eviction'))).toBe(false);
+  });
+
+  it('a pod routing right but with its write alias left paused (SIGPIPE, a run that died) is not converged: it is switched and resumed', async () => {
+    // Prepare
+    const { target, names } = scenario({ configIni: ini(NEW_WRITER), podIni: ini(NEW_WRITER), podNames: ['pgbouncer-a', 'pgbouncer-b'] });
+    // Leave pgbouncer-a paused, as a script killed between PAUSE and RESUME would.
+    writeFileSync(join(pods.stateDir('pgbouncer-a'), 'paused.appdb'), '');
+
+    // Act
+    const result = await target.apply(plan([]));
+
+    // Assess
+    expect(result.pods).toMatchObject([
+      { pod: 'pgbouncer-a', outcome: 'switched' },
+      { pod: 'pgbouncer-b', outcome: 'unchanged' },
+    ]);
+    for (const name of names) expect(pods.isPaused(name, 'appdb')).toBe(false);
+  });
+
   it('switches a pod that lags behind an already-patched ConfigMap (a run that died mid-way)', async () => {
     // Prepare
     const { target } = scenario({ configIni: ini(NEW_WRITER), podIni: ini(OLD_WRITER), podNames: ['pgbouncer-a'] });
@@ -293,6 +504,71 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(result.pods).toMatchObject([{ pod: 'pgbouncer-a', outcome: 'switched' }]);
     expect(pods.loadedIni('pgbouncer-a')).toBe(ini(NEW_WRITER));
     expect(server.requests.filter((request) => request.method === 'PATCH')).toEqual([]);
+  });
+});
+
+describe('EksPoolerTarget.apply: stragglers (every run checks every pod it can reach)', () => {
+  it('checks and switches a Running pod that is not Ready yet (its init container copied the old ConfigMap)', async () => {
+    // Prepare: the ConfigMap is already right; one pod is Running but not Ready, on the old file
+    const { target, namespace } = scenario({ configIni: ini(NEW_WRITER), podNames: ['pgbouncer-a'] });
+    server.addPod(namespace, { name: 'pgbouncer-late', labels: { app: 'pgbouncer' }, containers: ['pgbouncer', 'pgbouncer-admin'], ready: false });
+    pods.addPod('pgbouncer-late', ini(OLD_WRITER));
+
+    // Act
+    const result = await target.apply(plan([]));
+
+    // Assess
+    expect(result.pods.map((pod) => [pod.pod, pod.outcome])).toEqual([
+      ['pgbouncer-a', 'unchanged'],
+      ['pgbouncer-late', 'switched'],
+    ]);
+    expect(pods.loadedIni('pgbouncer-late')).toBe(ini(NEW_WRITER));
+    expect(result.changed).toBe(true);
+  });
+
+  it('never evicts a pod that is not Ready: it is reported skipped and does not fail the target', async () => {
+    // Prepare
+    const { target, namespace } = scenario({ podNames: ['pgbouncer-a'] });
+    server.addPod(namespace, { name: 'pgbouncer-starting', labels: { app: 'pgbouncer' }, containers: ['pgbouncer', 'pgbouncer-admin'], ready: false });
+    pods.addPod('pgbouncer-starting', ini(OLD_WRITER));
+    pods.inject('pgbouncer-starting', 'fail', 'RELOAD');
+
+    // Act
+    const result = await target.apply(plan([moveWriter]));
+
+    // Assess
+    expect(result.pods).toEqual([
+      expect.objectContaining({ pod: 'pgbouncer-a', outcome: 'switched' }),
+      expect.objectContaining({ pod: 'pgbouncer-starting', outcome: 'skipped', reason: expect.stringMatching(/live switch failed at reload; not Ready .* never evicted/) }),
+    ]);
+    expect(result.decision.reason).toMatch(/1 not Ready and not yet right \(pgbouncer-starting\): the next run checks them again/);
+    expect(server.evictedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([]);
+  });
+
+  it('also checks pods that started while the switch ran, in the same run', async () => {
+    // Prepare: while pgbouncer-a switches, a new replica starts from the ConfigMap as it was before the patch
+    const { target, namespace } = scenario({ podNames: ['pgbouncer-a'] });
+    const exec = server.execHandler;
+    let started = false;
+    server.execHandler = async (call) => {
+      if (!started) {
+        started = true;
+        server.addPod(namespace, { name: 'pgbouncer-new', labels: { app: 'pgbouncer' }, containers: ['pgbouncer', 'pgbouncer-admin'] });
+        pods.addPod('pgbouncer-new', ini(OLD_WRITER));
+      }
+      return exec(call);
+    };
+
+    // Act
+    const result = await target.apply(plan([moveWriter]));
+
+    // Assess
+    expect(result.pods.map((pod) => [pod.pod, pod.outcome])).toEqual([
+      ['pgbouncer-a', 'switched'],
+      ['pgbouncer-new', 'switched'],
+    ]);
+    expect(pods.commands('pgbouncer-new')).toEqual(['SHOW DATABASES', 'SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'SHOW DATABASES', 'SHOW CONFIG', 'RESUME "appdb"']);
+    expect(pods.loadedIni('pgbouncer-new')).toBe(ini(NEW_WRITER));
   });
 });
 
@@ -331,20 +607,27 @@ describe('EksPoolerTarget.pauseWrites / resumeWrites', () => {
     expect(allPaused).toEqual([true, true]);
     for (const name of names) {
       expect(pods.isPaused(name, 'appdb')).toBe(false);
-      expect(pods.commands(name)).toEqual(['PAUSE appdb', 'PAUSE appdb', 'RESUME appdb', 'RESUME appdb']);
+      expect(pods.commands(name)).toEqual(['PAUSE "appdb"', 'PAUSE "appdb"', 'RESUME "appdb"', 'RESUME "appdb"']);
     }
   });
 
-  it('does not pause in session pool mode, and says why', async () => {
+  it('session pool mode: KILLs the write alias in every pod (PAUSE would wait for clients), once, and RESUMEs it', async () => {
     // Prepare
-    const { target } = scenario({ configIni: ini(OLD_WRITER, 'session') });
+    const { target, names } = scenario({ configIni: ini(OLD_WRITER, 'session') });
 
     // Act
     const decision = await target.pauseWrites();
+    const again = await target.pauseWrites();
+    const resumed = await target.resumeWrites();
 
-    // Assess
-    expect(decision).toMatchObject({ decision: 'skip-pause', reason: expect.stringContaining('pool_mode of appdb is session') });
-    expect(server.requests.some((request) => request.path.endsWith('/exec'))).toBe(false);
+    // Assess: the second KILL is skipped in the pod (the alias is already held), so waiting sessions survive.
+    expect(decision).toMatchObject({ decision: 'paused', reason: expect.stringContaining('KILL appdb (session pool mode') });
+    expect(again.decision).toBe('paused');
+    expect(resumed.decision).toBe('resumed');
+    for (const name of names) {
+      expect(pods.commands(name)).toEqual(['SHOW DATABASES', 'KILL "appdb"', 'SHOW DATABASES', 'RESUME "appdb"']);
+      expect(pods.isPaused(name, 'appdb')).toBe(false);
+    }
   });
 
   it('resumes the pods that paused when another pod cannot pause, and names that pod', async () => {
@@ -356,6 +639,7 @@ describe('EksPoolerTarget.pauseWrites / resumeWrites', () => {
     const attempt = target.pauseWrites();
 
     // Assess
+    await expect(attempt).rejects.toThrow(TargetFailedError); // PgBouncer refused: retrying the same will not help
     await expect(attempt).rejects.toThrow(/PAUSE appdb failed on pgbouncer-b \(pause\); resumed the others/);
     expect(pods.isPaused('pgbouncer-a', 'appdb')).toBe(false);
   });

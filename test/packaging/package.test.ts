@@ -16,6 +16,7 @@ import { readZipEntries } from '../../lib/local/read-zip.ts';
 import {
   actionsOf,
   definitionParts,
+  fillPseudoParameters,
   findDependencyCycle,
   permissionsOf,
   resolvedDefinition,
@@ -86,21 +87,44 @@ const EXPECTED_WORKFLOW_ACTIONS: Record<string, string[]> = {
     'eks:DescribeCluster',
     'globalaccelerator:DescribeEndpointGroup',
     'route53:ListResourceRecordSets',
+    // Probes each peer stack's prepare-for-switch function.
+    'lambda:InvokeFunction',
   ],
   PausePoolersRole: ['eks:DescribeCluster'],
-  ExecuteSwitchRole: ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster'],
+  ExecuteSwitchRole: ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster', 'rds:DescribeGlobalClusters'],
   CheckSwitchRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters'],
   ResumeEarlyRole: ['eks:DescribeCluster'],
   SummarizeSwitchoverRole: [],
+  PreparePeersRole: ['lambda:InvokeFunction'],
+  ReleasePeersRole: ['lambda:InvokeFunction'],
+  CheckFollowRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters'],
+  // Not a workflow task: called by the peer stacks (docs/coordination.md).
+  PrepareForSwitchRole: ['eks:DescribeCluster', 'rds:DescribeGlobalClusters', 'rds:DescribeDBClusters', 'states:StartExecution'],
 };
+/** The functions whose roles reach EKS (eks:DescribeCluster): in the VPC when one is configured, each with an access entry per cluster. */
+const EKS_FUNCTIONS = ['PlanLambdaFunction', 'PreflightLambdaFunction', 'ApplyPoolerLambdaFunction', 'PausePoolersLambdaFunction', 'ResumePoolersLambdaFunction', 'ResumeEarlyLambdaFunction', 'PrepareForSwitchLambdaFunction'];
+/** Functions that are not a Task of either state machine. */
+const OTHER_HANDLERS = ['on-rds-event.ts', 'prepare-for-switch.ts'];
 
 interface SlsRun {
   readonly code: number;
   readonly output: string;
 }
 
-/** Runs osls with the Node that runs the tests (24), dummy credentials and no telemetry. */
-function sls(args: readonly string[], env: Record<string, string>): Promise<SlsRun> {
+/**
+ * Runs osls with the Node that runs the tests (24), dummy credentials and no telemetry. serverless-esbuild
+ * leaves one build dir per function in TMPDIR, so each run gets its own TMPDIR, removed when it ends.
+ */
+async function sls(args: readonly string[], env: Record<string, string>): Promise<SlsRun> {
+  const scratch = await mkdtemp(join(tmpdir(), 'sls-tmp-'));
+  try {
+    return await runSls(args, { TMPDIR: scratch, ...env });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function runSls(args: readonly string[], env: Record<string, string>): Promise<SlsRun> {
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
@@ -220,6 +244,7 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
   it('has EventBridge rules for exactly the sampled global-failover event ids, all targeting the intake', () => {
     // Prepare
     const rdsRules = resourcesOfType(template, 'AWS::Events::Rule')
+      .filter(([id]) => id !== 'ForwardRdsEventsRule')
       .map(([, rule]) => rule.Properties ?? {})
       .filter((properties) => (properties.EventPattern as { source?: string[] } | undefined)?.source?.includes('aws.rds'));
     const patterns = rdsRules.map((properties) => properties.EventPattern as { 'detail-type': string[]; detail: { EventID: string[] } });
@@ -236,6 +261,51 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     for (const properties of rdsRules) {
       expect(properties.EventBusName ?? 'default').toBe('default');
       expect(properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['OnRdsEventLambdaFunction', 'Arn'] } })]);
+    }
+  });
+
+  it('forwards 0185/0238 raised in its own region to every peer region\'s default bus, with a role that may put events only there', () => {
+    // Prepare
+    const rule = template.Resources.ForwardRdsEventsRule?.Properties ?? {};
+    const peerBus = 'arn:aws:events:us-west-2:123456789012:event-bus/default';
+
+    // Assess: only this region's own events (a forwarded one keeps its region), only the triggering ids.
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.rds'],
+      'detail-type': ['RDS DB Cluster Event'],
+      region: ['us-east-2'],
+      detail: { EventID: [...TRIGGERING_EVENT_IDS] },
+    });
+    const targets = rule.Targets as { Arn: { 'Fn::Sub': string }; RoleArn: unknown }[];
+    expect(targets.map((target) => fillPseudoParameters(target.Arn['Fn::Sub']))).toEqual([peerBus]);
+    for (const target of targets) expect(target.RoleArn).toEqual({ 'Fn::GetAtt': ['ForwardRdsEventsRole', 'Arn'] });
+    const trust = (template.Resources.ForwardRdsEventsRole?.Properties?.AssumeRolePolicyDocument as { Statement: { Principal: unknown }[] }).Statement;
+    expect(trust).toEqual([expect.objectContaining({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' })]);
+    const permissions = permissionsOf(template, 'ForwardRdsEventsRole');
+    expect(permissions.flatMap(actionsOf)).toEqual(['events:PutEvents']);
+    expect(permissions.flatMap(resourcesOf)).toEqual([peerBus]);
+  });
+
+  it('names the peer stacks\' prepare-for-switch function for the functions that call it', () => {
+    // Assess
+    for (const id of ['PreflightLambdaFunction', 'PreparePeersLambdaFunction', 'ReleasePeersLambdaFunction']) {
+      const variables = (template.Resources[id]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.PEER_FUNCTION_NAME, id).toBe('aurora-global-failover-ci-prepare-for-switch');
+    }
+    expect(template.Resources.PrepareForSwitchLambdaFunction?.Properties?.FunctionName).toBe('aurora-global-failover-ci-prepare-for-switch');
+  });
+
+  it('gives the run lock both state machine ARNs and prepare-for-switch the reconcile one, the peer name only to the callers', () => {
+    // Prepare
+    const environmentOf = (id: string) => (template.Resources[id]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const stateMachine = (suffix: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:aurora-global-failover-ci-${suffix}` });
+    const callers = ['PreflightLambdaFunction', 'PreparePeersLambdaFunction', 'ReleasePeersLambdaFunction'];
+
+    // Assess
+    expect(environmentOf('AcquireRunLockLambdaFunction')).toMatchObject({ RECONCILE_STATE_MACHINE_ARN: stateMachine('reconcile'), SWITCHOVER_STATE_MACHINE_ARN: stateMachine('switchover') });
+    expect(environmentOf('PrepareForSwitchLambdaFunction')).toMatchObject({ RECONCILE_STATE_MACHINE_ARN: stateMachine('reconcile') });
+    for (const [id] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      if (!callers.includes(id)) expect(environmentOf(id).PEER_FUNCTION_NAME, id).toBeUndefined();
     }
   });
 
@@ -281,7 +351,7 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     // Assess: one function per handler file, i.e. the intake plus one per workflow function key.
     expect(functions.map(([id]) => id)).toContain('OnRdsEventLambdaFunction');
     expect(functions.map(([, fn]) => String(fn.Properties?.Handler)).sort()).toEqual(handlerFiles.map((file) => `functions/${file.replace(/\.ts$/, '')}.handler`).sort());
-    expect(handlerFiles.sort()).toEqual(['on-rds-event.ts', ...Object.keys(workflowFunctions).map((key) => `${key}.ts`)].sort());
+    expect(handlerFiles.sort()).toEqual([...OTHER_HANDLERS, ...Object.keys(workflowFunctions).map((key) => `${key}.ts`)].sort());
     for (const [id, fn] of functions) {
       const properties = fn.Properties ?? {};
       expect(properties.Runtime, id).toBe('nodejs24.x');
@@ -423,6 +493,8 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
       'route53:GetChange': ['arn:aws:route53:::change/*'],
       // The one action without resource-level permissions.
       'cloudwatch:GetMetricData': ['*'],
+      // Only the peer stack's function, in the peer's region.
+      'lambda:InvokeFunction': [`arn:aws:lambda:us-west-2:${account}:function:aurora-global-failover-ci-prepare-for-switch`],
     };
 
     // Assess
@@ -433,7 +505,8 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
       const ownLogs = `arn:aws:logs:us-east-2:${account}:log-group:/aws/lambda/${String(fn.Properties?.FunctionName)}:*`;
       for (const statement of permissionsOf(template, roleId)) {
         for (const action of actionsOf(statement)) {
-          const expected = action.startsWith('logs:') ? [ownLogs] : action === 'states:StartExecution' ? ['Ref:ReconcileStateMachine'] : expectedByAction[action];
+          const startReconcile = roleId === 'PrepareForSwitchRole' ? [`arn:aws:states:us-east-2:${account}:stateMachine:aurora-global-failover-ci-reconcile`] : ['Ref:ReconcileStateMachine'];
+          const expected = action.startsWith('logs:') ? [ownLogs] : action === 'states:StartExecution' ? startReconcile : expectedByAction[action];
           expect(resourcesOf(statement).sort(), `${roleId} ${action}`).toEqual(expected);
         }
       }
@@ -602,7 +675,7 @@ describe('sls package with a VPC, 50 pooler targets in 3 clusters and a topic in
     const reachesEks = (fn: Resource) => permissionsOf(template, roleOf(fn)).some((statement) => actionsOf(statement).includes('eks:DescribeCluster'));
 
     // Assess
-    expect(functions.filter(([, fn]) => reachesEks(fn))).toHaveLength(6);
+    expect(functions.filter(([, fn]) => reachesEks(fn)).map(([id]) => id).sort()).toEqual([...EKS_FUNCTIONS].sort());
     for (const [id, fn] of functions) {
       const actions = permissionsOf(template, roleOf(fn)).flatMap(actionsOf);
       if (reachesEks(fn)) {
@@ -630,10 +703,10 @@ describe('sls package with a VPC, 50 pooler targets in 3 clusters and a topic in
     const entries = resourcesOfType(template, 'AWS::EKS::AccessEntry').map(([, entry]) => entry.Properties ?? {});
 
     // Assess
-    expect(entries).toHaveLength(CLUSTERS.length * 6);
+    expect(entries).toHaveLength(CLUSTERS.length * EKS_FUNCTIONS.length);
     for (const cluster of CLUSTERS) {
       const roles = entries.filter((entry) => entry.ClusterName === cluster).map((entry) => (entry.PrincipalArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0]);
-      expect(new Set(roles).size, cluster).toBe(6);
+      expect(new Set(roles), cluster).toEqual(new Set(EKS_FUNCTIONS.map((id) => id.replace(/LambdaFunction$/, 'Role'))));
     }
     expect(findDependencyCycle(template)).toBeUndefined();
   });
@@ -673,6 +746,25 @@ describe('sls package with an invalid config', () => {
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(/regions\.us-west-2\.dbClusterArn: is in us-east-1, not us-west-2/);
     expect(existsSync(join(dir, 'out', 'cloudformation-template-update-stack.json'))).toBe(false);
+    // Once, on one line, without a stack trace.
+    expect(result.output.trim().split('\n')).toEqual([`Error: invalid failover config: ${bad} is invalid: regions.us-west-2.dbClusterArn: is in us-east-1, not us-west-2`]);
+  }, PACKAGING_TIMEOUT_MS);
+
+  it('refuses a lock lease that does not exceed both state machines\' TimeoutSeconds, on one line', async () => {
+    // Prepare: 7200 s is the switchover state machine's TimeoutSeconds; the lease must be longer
+    const example = await readFile(join(ROOT, 'config/example.yml'), 'utf8');
+    const short = join(dir, 'short-lease.yml');
+    await writeFile(short, example.replace('lockLeaseSeconds: 7500', 'lockLeaseSeconds: 7200'));
+
+    // Act
+    const result = await sls(['package', '--stage', 'ci', '--region', 'us-east-2', '--package', join(dir, 'out-lease')], { FAILOVER_CONFIG_FILE: short });
+
+    // Assess
+    expect(result.code).not.toBe(0);
+    expect(result.output.trim().split('\n')).toEqual([
+      `Error: invalid failover config (${short}): switchover.lockLeaseSeconds is 7200 but must exceed both state machines' TimeoutSeconds (reconcile 3600 s, switchover 7200 s): a run still inside its timeout would be taken for stuck and a second run would start beside it; set it above 7200`,
+    ]);
+    expect(existsSync(join(dir, 'out-lease', 'cloudformation-template-update-stack.json'))).toBe(false);
   }, PACKAGING_TIMEOUT_MS);
 
   it('fails when the stack region has no section in the config', async () => {
@@ -682,6 +774,8 @@ describe('sls package with an invalid config', () => {
     // Assess
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(/regions\.eu-west-1: this stack's region is not configured/);
+    expect(result.output.trim().split('\n')).toHaveLength(1);
+    expect(result.output).not.toMatch(/^\s+at /m);
   }, PACKAGING_TIMEOUT_MS);
 });
 
@@ -704,6 +798,8 @@ function variables(overrides: Record<string, unknown>): (address: string) => Pro
     'failover:hostedZoneArns': [],
     'failover:snsTopicArn': '',
     'failover:vpc': { subnetIds: [], securityGroupIds: [] },
+    'failover:snsKmsKeyArn': '',
+    'failover:peerRegions': ['us-west-2'],
     ...overrides,
   };
   return async (address) => {
@@ -732,6 +828,27 @@ describe('function roles (serverless/function-roles.cjs)', () => {
       const publish = permissionsOf(roles, roleId).filter((statement: Statement) => actionsOf(statement).includes('sns:Publish'));
       expect(publish.flatMap(resourcesOf)).toEqual([topic]);
     }
+  });
+
+  it('lets the report steps use the topic\'s KMS key through SNS, only when a key is configured', async () => {
+    // Prepare
+    const topic = 'arn:aws:sns:us-east-2:123456789012:aurora-failover';
+    const key = 'arn:aws:kms:us-east-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+    // Act
+    const encrypted = await functionRoles({ resolveVariable: variables({ 'failover:snsTopicArn': topic, 'failover:snsKmsKeyArn': key }) });
+    const plain = await functionRoles({ resolveVariable: variables({ 'failover:snsTopicArn': topic }) });
+
+    // Assess
+    const kmsUsers = Object.entries(roleActions(encrypted)).filter(([, actions]) => actions.some((action) => action.startsWith('kms:'))).map(([roleId]) => roleId);
+    expect(kmsUsers.sort()).toEqual(['ReportFailureRole', 'ReportRole']);
+    for (const roleId of kmsUsers) {
+      const kms = permissionsOf(encrypted, roleId).filter((statement: Statement) => actionsOf(statement).some((action) => action.startsWith('kms:')));
+      expect(kms).toEqual([
+        { Sid: 'EncryptRunReports', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: [key], Condition: { StringEquals: { 'kms:ViaService': 'sns.us-east-2.amazonaws.com' } } },
+      ]);
+    }
+    expect(Object.values(roleActions(plain)).flat().filter((action) => action.startsWith('kms:'))).toEqual([]);
   });
 
   it('adds no statement for traffic systems, topics or pooler clusters that are not configured', async () => {

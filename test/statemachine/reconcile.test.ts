@@ -109,6 +109,23 @@ describe('reconcile state machine', () => {
     expect(result.path).toContain('ShiftTraffic'); // traffic still follows the writer
   });
 
+  it('a target that needs an operator is counted (PoolerNeedsOperator) and failed by name; the others converge', async () => {
+    // Prepare
+    harness.poolers[1]!.needsOperator = 'pod pgb-b-0-r, freshly started from configmap pgbouncer/pgbouncer-config, routes appdb -> old:5432';
+
+    // Act
+    const result = await harness.run('reconcile', eventInput);
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('TargetFailedError');
+    expect(result.cause).toMatch(/target\(s\) failed to converge: pgb-b\b/);
+    expect(harness.metrics).toContainEqual({ name: 'PoolerNeedsOperator', value: 1, dimensions: { Target: 'pgb-b' } });
+    expect(harness.metrics).toContainEqual({ name: 'TargetsFailed', value: 1, dimensions: { Target: 'pgb-b' } });
+    expect(harness.metrics.filter((metric) => metric.name === 'PoolerNeedsOperator')).toHaveLength(1);
+    expect(harness.poolers[0]!.aliases.appdb?.host).toBe(NEW_WRITER_HOST);
+  });
+
   it('a second (scheduled) run finds everything in sync and changes nothing; it only re-checks the live targets\' pods', async () => {
     // Prepare
     await harness.run('reconcile', eventInput);
@@ -131,23 +148,33 @@ describe('reconcile state machine', () => {
     expect(harness.ga).not.toHaveReceivedCommand(UpdateEndpointGroupCommand);
     expect(harness.route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
     expect(harness.metrics).toContainEqual({ name: 'DriftRepaired', value: 0, dimensions: { Trigger: 'schedule' } });
-    // The in-sync scheduled run's cost (README): 12 transitions plus the Map and one per live target.
+    // The in-sync scheduled run's cost (docs/workflow.md): 12 transitions plus the Map and one per live target.
     expect(result.transitions).toBe(17);
   });
 
-  it('an event-started run that finds everything in sync skips ApplyPoolers (12 state transitions)', async () => {
+  it('an event-started or manual run that finds everything in sync still checks the live targets\' pods (stragglers)', async () => {
     // Prepare
     await harness.run('reconcile', eventInput);
     for (const pooler of harness.poolers) pooler.calls.length = 0;
 
     // Act
-    const result = await harness.run('reconcile', { ...eventInput, event: { ...eventInput.event, id: 'e-2' } });
+    const byEvent = await harness.run('reconcile', { ...eventInput, event: { ...eventInput.event, id: 'e-2' } });
+    const eventCalls = harness.poolers.map((pooler) => [...pooler.calls]);
+    for (const pooler of harness.poolers) pooler.calls.length = 0;
+    const manual = await harness.run('reconcile', { trigger: 'manual', globalClusterId: GLOBAL_CLUSTER_ID });
 
     // Assess
-    expect((result.output as Summary).outcome).toBe('in-sync');
-    expect(result.path).not.toContain('ApplyPoolers');
-    expect(harness.poolers.every((pooler) => !pooler.calls.includes('apply'))).toBe(true);
-    expect(result.transitions).toBe(12);
+    for (const result of [byEvent, manual]) {
+      const summary = result.output as Summary;
+      expect(summary.outcome).toBe('in-sync');
+      expect(summary.changesApplied).toBe(0);
+      expect(summary.decisions.filter((decision) => decision.decision === 'verify-pods').map((decision) => decision.step)).toEqual(['pooler:pgb-a', 'pooler:pgb-b', 'pooler:pgb-c']);
+      expect(result.path).toContain('ApplyPoolers');
+      // 14 + k transitions for k live targets, as a scheduled in-sync run.
+      expect(result.transitions).toBe(17);
+    }
+    expect(eventCalls).toEqual(harness.poolers.map(() => ['observe', 'apply']));
+    expect(harness.poolers.map((pooler) => pooler.calls)).toEqual(harness.poolers.map(() => ['observe', 'apply']));
   });
 
   it('a dry run reports the plan and changes nothing', async () => {
@@ -226,6 +253,7 @@ describe('reconcile state machine', () => {
             if (checks > 2) harness.running.length = 0;
             return world.runs.listRunning();
           },
+          switchoverStateMachineArn: world.runs.switchoverStateMachineArn,
         },
       },
     });

@@ -77,6 +77,9 @@ export class FakePgBouncerPods {
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
       child.on('error', reject);
       child.on('close', (code) => resolve({ stdout, stderr, exitCode: code ?? 137 }));
+      // A script that fails before reading stdin closes the pipe (EPIPE): its exit code is the outcome,
+      // as in a real pod; the write error must not become an unhandled error of the test run.
+      child.stdin.on('error', () => undefined);
       child.stdin.end(call.stdin);
     });
 
@@ -86,6 +89,10 @@ export class FakePgBouncerPods {
 
   #configDir(pod: string): string {
     return join(this.#root, pod, 'config');
+  }
+
+  stateDir(pod: string): string {
+    return this.#stateDir(pod);
   }
 
   #stateDir(pod: string): string {

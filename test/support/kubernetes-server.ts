@@ -3,6 +3,9 @@
  * it demands the bearer token, the merge-patch content type and a matching resourceVersion (real 409
  * Status body), lists only what matches the label selector, and serves pods/exec over WebSocket with the
  * v5.channel.k8s.io protocol (channel 0 stdin, 1 stdout, 2 stderr, 3 status; 255 closes a stream).
+ * Evictions (policy/v1 Eviction subresource) answer as the API server does: 201 with a Success Status,
+ * 429 with a DisruptionBudget cause when a PodDisruptionBudget forbids it, 404 for a pod that is gone,
+ * 400 when the body's name differs from the URL's. A test's `onEvicted` plays the workload controller.
  * What an exec does is up to the test (`execHandler`). Every request is recorded.
  */
 import https from 'node:https';
@@ -26,8 +29,27 @@ export interface FakePod {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly containers: readonly string[];
+  /** Set by addPod when absent: each pod object (also a StatefulSet pod recreated under its old name) gets its own. */
+  uid?: string;
   phase?: string;
   ready?: boolean;
+  /** Set: the pod is terminating (listed with metadata.deletionTimestamp). */
+  deletionTimestamp?: string;
+}
+
+/** One rule of an RBAC Role, as in deploy/kubernetes/rbac.yaml. */
+export interface FakeRbacRule {
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly resourceNames?: readonly string[];
+  readonly verbs: readonly string[];
+}
+
+/** A PodDisruptionBudget reduced to what eviction checks: its selector (matchLabels) and minAvailable. */
+export interface FakeDisruptionBudget {
+  readonly name: string;
+  readonly matchLabels: Readonly<Record<string, string>>;
+  readonly minAvailable: number;
 }
 
 export interface ExecCall {
@@ -48,6 +70,7 @@ export type ExecHandler = (call: ExecCall) => Promise<ExecOutcome>;
 
 interface StoredConfigMap {
   data: Record<string, string>;
+  annotations: Record<string, string>;
   resourceVersion: number;
 }
 
@@ -56,20 +79,35 @@ const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 export class FakeKubernetesServer {
   readonly requests: RecordedRequest[] = [];
   readonly deletedPods: string[] = [];
+  /** `namespace/name` of every pod an eviction removed, in order. */
+  readonly evictedPods: string[] = [];
+  /** Called after an eviction removed a pod: the test's stand-in for the ReplicaSet/StatefulSet controller. */
+  onEvicted: ((namespace: string, pod: FakePod) => void) | null = null;
   /** Pod template annotations of each workload, by `namespace/kind/name` (kind: deployments|statefulsets). */
   readonly workloadAnnotations = new Map<string, Record<string, string>>();
   /** Each of the next N ConfigMap PATCHes finds the object changed by another writer just before it. */
   concurrentWritesBeforePatch = 0;
   /** Answer every ConfigMap PATCH with this status instead (e.g. 429, 503); null = behave. */
   failConfigMapPatchWith: number | null = null;
+  /** Answer pod lists as if the selector were not there (a misbehaving proxy): the adapter must re-check labels. */
+  ignoreLabelSelector = false;
+  /**
+   * Set: the caller holds exactly these Role rules; a request no rule allows gets 403 Forbidden, as from the
+   * RBAC authorizer (WebSocket exec is authorized as `create` on pods/exec, as Kubernetes 1.31+ does).
+   */
+  rbacRules: readonly FakeRbacRule[] | null = null;
   /** Pods (`namespace/name`) whose DELETE answers 500. */
   readonly refuseDeleteOf = new Set<string>();
   execHandler: ExecHandler = async () => ({ stdout: '', exitCode: 0 });
+  /** Answer every exec upgrade with this HTTP status line instead (e.g. `503 Service Unavailable`); null = behave. */
+  execUpgradeStatus: string | null = null;
 
   readonly #token: string;
   readonly #certificates: TestCertificates;
   readonly #configMaps = new Map<string, StoredConfigMap>();
   readonly #pods = new Map<string, FakePod[]>();
+  readonly #budgets = new Map<string, FakeDisruptionBudget[]>();
+  #nextUid = 1;
   readonly #sockets = new Set<Socket>();
   #server: https.Server | undefined;
   #webSockets: WebSocketServer | undefined;
@@ -81,14 +119,14 @@ export class FakeKubernetesServer {
   }
 
   setConfigMap(namespace: string, name: string, data: Record<string, string>): string {
-    const stored = { data: { ...data }, resourceVersion: this.#nextResourceVersion++ };
+    const stored = { data: { ...data }, annotations: {}, resourceVersion: this.#nextResourceVersion++ };
     this.#configMaps.set(`${namespace}/${name}`, stored);
     return String(stored.resourceVersion);
   }
 
-  configMap(namespace: string, name: string): { data: Record<string, string>; resourceVersion: string } | undefined {
+  configMap(namespace: string, name: string): { data: Record<string, string>; annotations: Record<string, string>; resourceVersion: string } | undefined {
     const stored = this.#configMaps.get(`${namespace}/${name}`);
-    return stored && { data: { ...stored.data }, resourceVersion: String(stored.resourceVersion) };
+    return stored && { data: { ...stored.data }, annotations: { ...stored.annotations }, resourceVersion: String(stored.resourceVersion) };
   }
 
   addWorkload(namespace: string, kind: 'deployments' | 'statefulsets', name: string): void {
@@ -96,7 +134,11 @@ export class FakeKubernetesServer {
   }
 
   addPod(namespace: string, pod: FakePod): void {
-    this.#pods.set(namespace, [...(this.#pods.get(namespace) ?? []), { phase: 'Running', ready: true, ...pod }]);
+    this.#pods.set(namespace, [...(this.#pods.get(namespace) ?? []), { phase: 'Running', ready: true, uid: `uid-${this.#nextUid++}`, ...pod }]);
+  }
+
+  addDisruptionBudget(namespace: string, budget: FakeDisruptionBudget): void {
+    this.#budgets.set(namespace, [...(this.#budgets.get(namespace) ?? []), budget]);
   }
 
   pods(namespace: string): readonly FakePod[] {
@@ -149,16 +191,80 @@ export class FakeKubernetesServer {
   #handle(request: IncomingMessage, response: ServerResponse, body: string): void {
     const recorded = this.#record(request, body);
     if (recorded.authorization !== `Bearer ${this.#token}`) return sendStatus(response, 401, 'Unauthorized', 'Unauthorized');
+    const forbidden = this.#forbidden(recorded);
+    if (forbidden) return sendStatus(response, 403, 'Forbidden', forbidden);
     const configMap = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(recorded.path);
     const workload = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)\/([^/]+)$/.exec(recorded.path);
     const podList = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(recorded.path);
     const pod = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(recorded.path);
+    const eviction = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/.exec(recorded.path);
     if (configMap && recorded.method === 'GET') return this.#getConfigMap(response, configMap[1]!, configMap[2]!);
     if (configMap && recorded.method === 'PATCH') return this.#patchConfigMap(response, configMap[1]!, configMap[2]!, recorded);
     if (workload && recorded.method === 'PATCH') return this.#patchWorkload(response, workload[1]!, workload[2]!, workload[3]!, recorded);
     if (podList && recorded.method === 'GET') return this.#listPods(response, podList[1]!, recorded.query.get('labelSelector') ?? '');
     if (pod && recorded.method === 'DELETE') return this.#deletePod(response, pod[1]!, pod[2]!);
+    if (eviction && recorded.method === 'POST') return this.#evictPod(response, eviction[1]!, eviction[2]!, recorded);
     sendStatus(response, 404, 'NotFound', `the server could not find the requested resource (${recorded.method} ${recorded.path})`);
+  }
+
+  /** Why RBAC refuses this request (the API server's Forbidden message), or null when a rule allows it. */
+  #forbidden(recorded: RecordedRequest): string | null {
+    if (!this.rbacRules) return null;
+    const core = /^\/api\/v1\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+)(?:\/([^/]+))?)?$/.exec(recorded.path);
+    const apps = /^\/apis\/(apps)\/v1\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(recorded.path);
+    const [apiGroup, namespace, collection, name, subresource] = core
+      ? ['', core[1]!, core[2]!, core[3], core[4]]
+      : apps
+        ? ['apps', apps[2]!, apps[3]!, apps[4], undefined]
+        : ['?', '?', '?', undefined, undefined];
+    const resource = subresource ? `${collection}/${subresource}` : collection;
+    const verb =
+      subresource === 'exec' || subresource === 'eviction'
+        ? 'create'
+        : ({ GET: name ? 'get' : 'list', PATCH: 'patch', PUT: 'update', POST: 'create', DELETE: name ? 'delete' : 'deletecollection' } as Record<string, string>)[recorded.method] ?? '?';
+    const allowed = this.rbacRules.some(
+      (rule) =>
+        rule.apiGroups.includes(apiGroup) &&
+        rule.resources.includes(resource) &&
+        rule.verbs.includes(verb) &&
+        (!rule.resourceNames || (name !== undefined && rule.resourceNames.includes(name))),
+    );
+    if (allowed) return null;
+    const object = name ? `${collection} "${name}"` : collection;
+    return `${object} is forbidden: User "aurora-failover" cannot ${verb} resource "${resource}" in API group "${apiGroup}" in the namespace "${namespace}"`;
+  }
+
+  /** policy/v1 Eviction, as pkg/registry/core/pod/storage/eviction.go answers it (IfHealthyBudget policy). */
+  #evictPod(response: ServerResponse, namespace: string, name: string, recorded: RecordedRequest): void {
+    if (recorded.contentType !== 'application/json') return sendStatus(response, 415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+    let body: { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+    try {
+      body = JSON.parse(recorded.body) as typeof body;
+    } catch {
+      return sendStatus(response, 400, 'BadRequest', 'the object provided is unrecognized (must be of type Eviction)');
+    }
+    if (body.kind !== 'Eviction' || body.apiVersion !== 'policy/v1') return sendStatus(response, 400, 'BadRequest', `the object provided is unrecognized (must be of type Eviction)`);
+    if (body.metadata?.name !== name) return sendStatus(response, 400, 'BadRequest', 'name in URL does not match name in Eviction object');
+    const pods = this.pods(namespace);
+    const pod = pods.find((candidate) => candidate.name === name);
+    if (!pod) return sendStatus(response, 404, 'NotFound', `pods "${name}" not found`, { name, kind: 'pods' });
+    const budgets = (this.#budgets.get(namespace) ?? []).filter((budget) => matchesAll(budget.matchLabels, pod.labels));
+    if (budgets.length > 1) return sendStatus(response, 500, 'InternalError', 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
+    const budget = budgets[0];
+    if (budget && !pod.deletionTimestamp) {
+      const healthy = pods.filter((candidate) => isHealthy(candidate) && matchesAll(budget.matchLabels, candidate.labels)).length;
+      // A healthy pod may go only if the rest still meet minAvailable; an unhealthy one only while the budget is met.
+      const allowed = isHealthy(pod) ? healthy - 1 >= budget.minAvailable : healthy >= budget.minAvailable;
+      if (!allowed) {
+        return sendStatus(response, 429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
+          causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${budget.name} needs ${budget.minAvailable} healthy pods and has ${healthy} currently` }],
+        });
+      }
+    }
+    this.#pods.set(namespace, pods.filter((candidate) => candidate !== pod));
+    this.evictedPods.push(`${namespace}/${name}`);
+    sendJson(response, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+    this.onEvicted?.(namespace, pod);
   }
 
   #getConfigMap(response: ServerResponse, namespace: string, name: string): void {
@@ -178,7 +284,7 @@ export class FakeKubernetesServer {
       this.concurrentWritesBeforePatch -= 1;
       stored.resourceVersion = this.#nextResourceVersion++;
     }
-    const patch = JSON.parse(recorded.body) as { metadata?: { resourceVersion?: string }; data?: Record<string, string | null> };
+    const patch = JSON.parse(recorded.body) as { metadata?: { resourceVersion?: string; annotations?: Record<string, string | null> }; data?: Record<string, string | null> };
     const precondition = patch.metadata?.resourceVersion;
     if (precondition !== undefined && precondition !== String(stored.resourceVersion)) {
       return sendStatus(response, 409, 'Conflict', `Operation cannot be fulfilled on configmaps "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, kind: 'configmaps' });
@@ -186,6 +292,10 @@ export class FakeKubernetesServer {
     for (const [key, value] of Object.entries(patch.data ?? {})) {
       if (value === null) delete stored.data[key];
       else stored.data[key] = value;
+    }
+    for (const [key, value] of Object.entries(patch.metadata?.annotations ?? {})) {
+      if (value === null) delete stored.annotations[key];
+      else stored.annotations[key] = value;
     }
     stored.resourceVersion = this.#nextResourceVersion++;
     sendJson(response, 200, configMapObject(namespace, name, stored));
@@ -200,15 +310,18 @@ export class FakeKubernetesServer {
     sendJson(response, 200, { kind: kind === 'deployments' ? 'Deployment' : 'StatefulSet', metadata: { name, namespace }, spec: { template: { metadata: { annotations } } } });
   }
 
-  #listPods(response: ServerResponse, namespace: string, selector: string): void {
+  #listPods(response: ServerResponse, namespace: string, requested: string): void {
+    const selector = this.ignoreLabelSelector ? '' : requested;
+    // Equality-based terms as the API server reads them: `k=v`, `k==v`, and `k!=v` (also true when k is absent).
     const wanted = selector
       .split(',')
       .filter(Boolean)
-      .map((term) => term.split(/==?/) as [string, string]);
+      .map((term) => /^([^!=]+)(!=|==|=)(.*)$/.exec(term.trim()) ?? [term, term, '=', '\u0000'])
+      .map(([, key, operator, value]) => ({ key: key!, negated: operator === '!=', value: value! }));
     const items = this.pods(namespace)
-      .filter((pod) => wanted.every(([key, value]) => pod.labels[key] === value))
+      .filter((pod) => wanted.every(({ key, negated, value }) => (pod.labels[key] === value) !== negated))
       .map((pod) => ({
-        metadata: { name: pod.name, namespace, labels: pod.labels },
+        metadata: { name: pod.name, namespace, uid: pod.uid, labels: pod.labels, ...(pod.deletionTimestamp ? { deletionTimestamp: pod.deletionTimestamp } : {}) },
         spec: { containers: pod.containers.map((container) => ({ name: container })) },
         status: { phase: pod.phase, conditions: [{ type: 'Ready', status: pod.ready ? 'True' : 'False' }] },
       }));
@@ -233,7 +346,9 @@ export class FakeKubernetesServer {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (recorded.authorization !== `Bearer ${this.#token}`) return refuse('401 Unauthorized');
+    if (this.execUpgradeStatus) return refuse(this.execUpgradeStatus);
     if (!exec || (recorded.method !== 'GET' && recorded.method !== 'POST')) return refuse('404 Not Found');
+    if (this.#forbidden(recorded)) return refuse('403 Forbidden');
     const namespace = exec[1]!;
     const podName = exec[2]!;
     const container = recorded.query.get('container') ?? '';
@@ -291,7 +406,16 @@ function execStatus(exitCode: number): object {
 }
 
 function configMapObject(namespace: string, name: string, stored: StoredConfigMap): object {
-  return { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name, namespace, resourceVersion: String(stored.resourceVersion) }, data: { ...stored.data } };
+  const annotations = Object.keys(stored.annotations).length > 0 ? { annotations: { ...stored.annotations } } : {};
+  return { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name, namespace, resourceVersion: String(stored.resourceVersion), ...annotations }, data: { ...stored.data } };
+}
+
+function matchesAll(wanted: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+  return Object.entries(wanted).every(([key, value]) => labels[key] === value);
+}
+
+function isHealthy(pod: FakePod): boolean {
+  return pod.phase === 'Running' && pod.ready === true && !pod.deletionTimestamp;
 }
 
 function sendJson(response: ServerResponse, status: number, body: object): void {

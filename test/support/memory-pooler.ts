@@ -18,6 +18,8 @@ export class MemoryPoolerTarget implements PoolerTargetAdapter {
   /** Thrown by apply (and observe, when `failObserve`) to simulate a broken target. */
   failWith: Error | undefined;
   failObserve = false;
+  /** Set: apply converges the config but reports, as the EKS adapter does, that a restart cannot fix a pod. */
+  needsOperator: string | undefined;
   paused = false;
   readonly calls: string[] = [];
   readonly #config: PoolerTargetConfig;
@@ -54,6 +56,16 @@ export class MemoryPoolerTarget implements PoolerTargetAdapter {
       this.version += 1;
     }
     const changed = pending.length > 0;
+    if (this.needsOperator) {
+      return {
+        target: this.target,
+        region: this.region,
+        changed,
+        decision: decide(`pooler:${this.target}`, 'needs-operator', this.needsOperator),
+        durationMs: 5,
+        pods: [{ pod: `${this.target}-0`, outcome: 'failed', reason: this.needsOperator }],
+      };
+    }
     return {
       target: this.target,
       region: this.region,

@@ -24,7 +24,7 @@ import type { MetricDatum } from '../../lib/core/metrics.ts';
 import { createAwsWorld } from '../../lib/workflow/aws-world.ts';
 import { allAwsParts } from '../../lib/workflow/aws-parts/all.ts';
 import { loadDefinition, localTasksFor, runLocally, type LocalExecutionResult, type LocalTaskHandler } from '../../lib/workflow/local-execution.ts';
-import type { World } from '../../lib/workflow/world.ts';
+import type { PeerPorts, World } from '../../lib/workflow/world.ts';
 import {
   describeDbClustersResponse,
   describeGlobalClustersResponse,
@@ -34,6 +34,7 @@ import {
   trafficSection,
   USE2_ARN,
   USW2_ARN,
+  regionOfClient,
   ZONE,
 } from '../adapters/aws-fixtures.ts';
 import { MemoryPoolerTarget } from './memory-pooler.ts';
@@ -105,14 +106,22 @@ export class WorkflowHarness {
   };
   /** Added to the world's clock, to let bounded waits run out without real waiting. */
   clockOffsetMs = 0;
-  /** When true, every run is listed as RUNNING (ListExecutions) while it runs, so concurrent runs see each other. */
-  trackRunning = false;
+  /**
+   * When true (the default, as in AWS), every run is listed as RUNNING (ListExecutions) while it runs, so
+   * concurrent runs see each other and a nested reconcile finds its parent switchover.
+   */
+  trackRunning = true;
   readonly dials: Record<string, number> = { [GA_USE2]: 100, [GA_USW2]: 50 };
   readonly weights: Record<string, number> = { 'us-east-2': 100, 'us-west-2': 50 };
   readonly running: ExecutionListItem[] = [];
   rpoLagMs: number | undefined = 20;
+  /**
+   * Regions that are down: every RDS call sent there fails with a network error, and so does the Global
+   * Accelerator API when us-west-2 is listed and Route 53's control plane when us-east-1 is.
+   */
+  readonly deadRegions = new Set<string>();
   readonly poolers: MemoryPoolerTarget[];
-  readonly world: World;
+  world: World;
 
   constructor(config: Config = harnessConfig()) {
     this.config = config;
@@ -138,10 +147,16 @@ export class WorkflowHarness {
       parts: allAwsParts,
       telemetry: undefined,
       stateMachineArns: [RECONCILE_ARN, SWITCHOVER_ARN],
+      switchoverStateMachineArn: SWITCHOVER_ARN,
       connectPooler: async (target) => this.poolers.find((pooler) => pooler.target === target.name)!,
       now: () => Date.now() + this.clockOffsetMs,
     });
     this.world = { ...world, emitMetrics: async (metrics) => void this.metrics.push(...metrics) };
+  }
+
+  /** Gives the world a peer port (cross-region coordination); without one, peers are skipped with a decision. */
+  usePeers(peers: PeerPorts): void {
+    this.world = { ...this.world, peers };
   }
 
   /** Runs a definition from statemachines/ with every Task on the real steps; waits and retries take 1 ms. */
@@ -181,8 +196,17 @@ export class WorkflowHarness {
     });
   }
 
+  /** Throws the network error a client sees when `region` is down. */
+  async #reach(region: string | Promise<string>): Promise<void> {
+    const name = await region;
+    if (this.deadRegions.has(name)) {
+      throw Object.assign(new Error(`connect ETIMEDOUT 52.94.0.1:443 (${name} is down)`), { name: 'Error', code: 'ETIMEDOUT' });
+    }
+  }
+
   #fakeRds(): void {
-    this.rds.on(DescribeGlobalClustersCommand).callsFake(() => {
+    this.rds.on(DescribeGlobalClustersCommand).callsFake(async (_input: unknown, getClient: () => unknown) => {
+      await this.#reach(regionOfClient(getClient));
       const scripted = this.cluster.script.shift();
       const state = scripted ?? this.cluster;
       const response = describeGlobalClustersResponse({ writerArn: state.writerArn, status: state.status ?? 'available', ...(state.failoverState ? { failoverState: state.failoverState as FailoverState } : {}) });
@@ -192,15 +216,18 @@ export class WorkflowHarness {
       }
       return response;
     });
-    this.rds.on(DescribeDBClustersCommand).callsFake((input: { DBClusterIdentifier?: string }) => {
+    this.rds.on(DescribeDBClustersCommand).callsFake(async (input: { DBClusterIdentifier?: string }, getClient: () => unknown) => {
+      await this.#reach(regionOfClient(getClient));
       const arn = input.DBClusterIdentifier!;
       return describeDbClustersResponse(arn, this.cluster.memberStatus[arn] ?? 'available');
     });
-    this.rds.on(SwitchoverGlobalClusterCommand).callsFake((input: { TargetDbClusterIdentifier?: string }) => {
+    this.rds.on(SwitchoverGlobalClusterCommand).callsFake(async (input: { TargetDbClusterIdentifier?: string }, getClient: () => unknown) => {
+      await this.#reach(regionOfClient(getClient));
       this.cluster.onSwitch(input.TargetDbClusterIdentifier!);
       return { GlobalCluster: describeGlobalClustersResponse({ writerArn: this.cluster.writerArn }).GlobalClusters[0] };
     });
-    this.rds.on(FailoverGlobalClusterCommand).callsFake((input: { TargetDbClusterIdentifier?: string }) => {
+    this.rds.on(FailoverGlobalClusterCommand).callsFake(async (input: { TargetDbClusterIdentifier?: string }, getClient: () => unknown) => {
+      await this.#reach(regionOfClient(getClient));
       this.cluster.onSwitch(input.TargetDbClusterIdentifier!);
       return { GlobalCluster: describeGlobalClustersResponse({ writerArn: this.cluster.writerArn }).GlobalClusters[0] };
     });
@@ -208,7 +235,8 @@ export class WorkflowHarness {
 
   #fakeTraffic(): void {
     const groupRegion = (arn: string) => (arn === GA_USE2 ? 'us-east-2' : 'us-west-2');
-    this.ga.on(DescribeEndpointGroupCommand).callsFake((input: { EndpointGroupArn?: string }) => {
+    this.ga.on(DescribeEndpointGroupCommand).callsFake(async (input: { EndpointGroupArn?: string }) => {
+      await this.#reach('us-west-2');
       const arn = input.EndpointGroupArn!;
       return {
         EndpointGroup: {
@@ -231,7 +259,8 @@ export class WorkflowHarness {
         },
       };
     });
-    this.ga.on(UpdateEndpointGroupCommand).callsFake((input: { EndpointGroupArn?: string; TrafficDialPercentage?: number }) => {
+    this.ga.on(UpdateEndpointGroupCommand).callsFake(async (input: { EndpointGroupArn?: string; TrafficDialPercentage?: number }) => {
+      await this.#reach('us-west-2');
       this.dials[input.EndpointGroupArn!] = input.TrafficDialPercentage!;
       return { EndpointGroup: { EndpointGroupArn: input.EndpointGroupArn, TrafficDialPercentage: input.TrafficDialPercentage } };
     });
@@ -242,12 +271,12 @@ export class WorkflowHarness {
       Weight: this.weights[region],
       AliasTarget: { HostedZoneId: 'Z3AADJGX6KTTL2', DNSName: `app-${region}.elb.amazonaws.com.`, EvaluateTargetHealth: true },
     });
-    this.route53.on(ListResourceRecordSetsCommand).callsFake(() => ({
-      ResourceRecordSets: [recordSet('us-east-2'), recordSet('us-west-2')],
-      IsTruncated: false,
-      MaxItems: '100',
-    }));
-    this.route53.on(ChangeResourceRecordSetsCommand).callsFake((input: { ChangeBatch?: { Changes?: Change[] } }) => {
+    this.route53.on(ListResourceRecordSetsCommand).callsFake(async () => {
+      await this.#reach('us-east-1');
+      return { ResourceRecordSets: [recordSet('us-east-2'), recordSet('us-west-2')], IsTruncated: false, MaxItems: '100' };
+    });
+    this.route53.on(ChangeResourceRecordSetsCommand).callsFake(async (input: { ChangeBatch?: { Changes?: Change[] } }) => {
+      await this.#reach('us-east-1');
       for (const change of input.ChangeBatch?.Changes ?? []) {
         const set = change.ResourceRecordSet!;
         this.weights[set.SetIdentifier!] = set.Weight!;

@@ -279,6 +279,7 @@ describe('aurora-failover plan --live through the EKS pooler adapter', () => {
       expect(server.configMap('pgbouncer', 'pgbouncer-config')?.data['pgbouncer.ini']).toBe(BEFORE_INI);
     } finally {
       await server.stop();
+      certificates.cleanup();
     }
   });
 });

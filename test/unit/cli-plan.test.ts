@@ -1,14 +1,25 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BEFORE_INI = 'events/pgbouncer/use2-before-switchover.ini';
 const USW2_WRITER = { host: 'app-usw2.cluster-ghi789jkl012.us-west-2.rds.amazonaws.com', port: 5432 };
 const USE2_WRITER = { host: 'app-use2.cluster-abc123def456.us-east-2.rds.amazonaws.com', port: 5432 };
+
+const tempDirs: string[] = [];
+/** A temp dir removed after the test. */
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'plan-cli-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /** Runs the real bin with Node 24 (type stripping), as an operator would. */
 function cli(...args: string[]) {
@@ -61,6 +72,26 @@ describe('aurora-failover plan', () => {
     expect(output.decisions.find((decision) => decision.step === 'pooler:use2-pgbouncer')?.decision).toBe('apply');
   });
 
+  it('redacts passwords in commented-out lines and tab-separated values of the printed ini too', () => {
+    // Prepare: an old entry kept as a comment, and an unmanaged alias whose password a tab glues to dbname
+    const dir = tempDir();
+    const ini = join(dir, 'pgbouncer.ini');
+    const text = readFileSync(join(ROOT, BEFORE_INI), 'utf8')
+      .replace('[databases]\n', '[databases]\n;appdb = host=old-writer.example.com password=0ld-c0mmented\n# auth_password = hash-c0mmented\n')
+      .replace('dbname=reports', 'dbname=reports\tuser=rep\tpassword=t4b-s3parated');
+    writeFileSync(ini, text);
+
+    // Act
+    const { status, stdout } = cli('plan', '--config', 'config/example.yml', '--topology', 'events/topology/after-switchover.json', '--pooler-ini', ini);
+
+    // Assess
+    expect(status).toBe(0);
+    expect(stdout).not.toMatch(/0ld-c0mmented|hash-c0mmented|t4b-s3parated|s3cret|r3ad0nly/);
+    const printed = (JSON.parse(stdout) as PlanJson).poolers[0]!.ini;
+    expect(printed).toContain(';appdb = host=old-writer.example.com password=****\n');
+    expect(printed).toContain('reporting = host=reporting.internal.example.com port=6543 dbname=reports\tuser=rep\tpassword=****\n');
+  });
+
   it('--reveal-secrets prints the new ini with its passwords, byte for byte', () => {
     const { status, stdout } = plan('after-switchover', '--reveal-secrets');
 
@@ -71,7 +102,7 @@ describe('aurora-failover plan', () => {
   it('plan -> apply -> plan: the printed ini, planned again, needs no change', () => {
     // Prepare: apply the first plan by writing the ini it printed
     const first = JSON.parse(plan('after-switchover', '--reveal-secrets').stdout) as PlanJson;
-    const applied = join(mkdtempSync(join(tmpdir(), 'plan-cli-')), 'pgbouncer.ini');
+    const applied = join(tempDir(), 'pgbouncer.ini');
     writeFileSync(applied, first.poolers[0]!.ini);
 
     // Act
@@ -116,7 +147,7 @@ describe('aurora-failover plan', () => {
   });
 
   it('a pgbouncer.ini without the managed alias: exit 2 naming the alias, no secret on stderr', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'plan-cli-'));
+    const dir = tempDir();
     const ini = join(dir, 'pgbouncer.ini');
     writeFileSync(ini, readFileSync(join(ROOT, BEFORE_INI), 'utf8').replace(/^appdb_ro = .*\n/m, ''));
 
@@ -130,13 +161,12 @@ describe('aurora-failover plan', () => {
 });
 
 describe('aurora-failover dispatch', () => {
-  it('an unknown command prints the usage with every command on stderr and exits 2', () => {
+  it('an unknown command names every command in one line on stderr and exits 2', () => {
     const { status, stdout, stderr } = cli('frobnicate');
 
     expect(status).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/^unknown command "frobnicate"\nusage: aurora-failover <command>/);
-    expect(stderr).toMatch(/\n {2}plan +preview the reconcile plan/);
+    expect(stderr).toBe('aurora-failover: unknown command "frobnicate"; commands: drill, plan (aurora-failover --help)\n');
   });
 
   it('--help prints the usage on stdout and exits 0; plan --help prints its options', () => {

@@ -30,7 +30,7 @@ interface RawExample {
   }>;
   traffic: { weights: { writer: number; others: number } };
   reconcile: { schedule: string };
-  notifications?: { snsTopicArn: string };
+  notifications?: { snsTopicArn: string; kmsKeyArn?: string };
   [key: string]: unknown;
 }
 
@@ -74,7 +74,7 @@ describe('config/example.yml', () => {
     expect(config.globalClusterId).toBe('app-global');
     expect(Object.keys(config.regions)).toEqual(['us-east-2', 'us-west-2']);
     expect(regionConfig(config, 'us-west-2').poolers[0]).toMatchObject({ name: 'usw2-pgbouncer', key: 'pgbouncer.ini', adminContainer: 'pgbouncer-admin', liveSwitchTimeoutSeconds: 10 });
-    expect(config.reconcile).toEqual({ schedule: 'rate(5 minutes)', stableTimeoutSeconds: 900, pollSeconds: 15 });
+    expect(config.reconcile).toEqual({ schedule: 'rate(5 minutes)', stableTimeoutSeconds: 900, pollSeconds: 15, unavailableGraceSeconds: 120 });
   });
 
   it('accepts an optional VPC per region', async () => {
@@ -99,6 +99,19 @@ describe('config/example.yml', () => {
 
     // Assess
     expect(deployed).toEqual(config);
+  });
+
+  it('accepts a customer managed KMS key for the notification topic', () => {
+    // Prepare
+    const raw = example();
+    const notifications = { snsTopicArn: 'arn:aws:sns:us-east-2:123456789012:aurora-failover', kmsKeyArn: 'arn:aws:kms:us-east-2:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab' };
+    raw.notifications = notifications;
+
+    // Act
+    const config = parseConfig(raw, 'config/test.yml');
+
+    // Assess
+    expect(config.notifications).toEqual(notifications);
   });
 });
 
@@ -190,9 +203,24 @@ describe('an invalid config names the field', () => {
       message: /notifications\.snsTopicArn: must be an SNS topic ARN/,
     },
     {
+      kind: 'a KMS key given as an alias',
+      mutate: (raw) => { raw.notifications = { snsTopicArn: 'arn:aws:sns:us-east-2:123456789012:aurora-failover', kmsKeyArn: 'arn:aws:kms:us-east-2:123456789012:alias/sns' }; },
+      message: /notifications\.kmsKeyArn: must be a KMS key ARN/,
+    },
+    {
+      kind: 'a KMS key in another region than the topic',
+      mutate: (raw) => { raw.notifications = { snsTopicArn: 'arn:aws:sns:us-east-2:123456789012:aurora-failover', kmsKeyArn: 'arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' }; },
+      message: /notifications\.kmsKeyArn: is in us-west-2, but the topic is in us-east-2/,
+    },
+    {
       kind: 'a pod selector that is not a label selector',
       mutate: (raw) => { firstPooler(raw).podSelector = 'app in (pgbouncer)'; },
       message: /regions\.us-east-2\.poolers\.0\.podSelector: must be a label selector/,
+    },
+    {
+      kind: 'a pod selector made only of != terms (it also matches pods of other workloads)',
+      mutate: (raw) => { firstPooler(raw).podSelector = 'app!=web'; },
+      message: /regions\.us-east-2\.poolers\.0\.podSelector: .*has no key=value term/,
     },
   ];
 

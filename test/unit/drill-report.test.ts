@@ -4,7 +4,7 @@ import { escapeHtml, renderHtmlReport } from '../../lib/drill/report-html.ts';
 import { formatSqlstates } from '../../lib/drill/report-model.ts';
 import { PROGRESS_LINE_WIDTH, renderProgressLine, renderResultsTable, renderTimeline } from '../../lib/drill/report-text.ts';
 import type { DrillResults } from '../../lib/drill/results.ts';
-import { niceCeiling } from '../../lib/drill/svg-chart.ts';
+import { classifyPhases, estimateLabelWidth, layoutPhaseLabels, wholeNumberAxis, type PhaseKind } from '../../lib/drill/svg-chart.ts';
 import { DURATION_MS, BUCKET_MS, drillResultsFixture, FIXTURE_PHASES } from '../support/drill-results-fixture.ts';
 
 /** The cells of a rendered text table line (columns are separated by at least two spaces). */
@@ -189,9 +189,9 @@ describe('renderHtmlReport', () => {
       'errors us-west-2',
     ]);
     for (const match of polylines) expect(match[3]?.split(' ')).toHaveLength(DURATION_MS / BUCKET_MS);
-    expect(count(html, '<rect class="phase"')).toBe(FIXTURE_PHASES.length);
-    expect(count(html, '<text class="phase-label"')).toBe(FIXTURE_PHASES.length);
-    expect(/<text class="phase-label"[^>]*>switchover us-east-2 → us-west-2<\/text>/.test(html), 'full phase name as label').toBe(true);
+    expect(count(html, '<rect class="phase ')).toBe(FIXTURE_PHASES.length);
+    expect(count(html, '<text class="phase-label ')).toBe(FIXTURE_PHASES.length);
+    expect(/<text class="phase-label switch"[^>]*>switchover us-east-2 → us-west-2<\/text>/.test(html), 'full phase name as label').toBe(true);
     expect(count(html, '<text class="legend"')).toBe(3); // two regions and the phase key
   });
 
@@ -230,12 +230,6 @@ describe('renderHtmlReport', () => {
   });
 });
 
-describe('niceCeiling', () => {
-  it('rounds a chart maximum up to 1, 2 or 5 times a power of ten', () => {
-    expect([0, 0.3, 1, 3, 480, 500, 523, 1200, 7000].map(niceCeiling)).toEqual([1, 0.5, 1, 5, 500, 500, 1000, 2000, 10000]);
-  });
-});
-
 describe('renderBenchTable', () => {
   function run(strategy: DrillResults['strategy'], poolMode: DrillResults['poolMode'], failedScale: number): DrillResults {
     const results = drillResultsFixture();
@@ -252,6 +246,7 @@ describe('renderBenchTable', () => {
     const live = run('live', 'transaction', 0);
     live.overheadMs = undefined;
     const session = run('live', 'session', 0);
+    session.eventDelivery = 'old-writer';
     session.switches[0]!.lostAcknowledgedCommits = 2;
     session.invariants = [{ name: 'no lost acknowledged commits', ok: false, detail: '2 missing' }];
 
@@ -262,16 +257,110 @@ describe('renderBenchTable', () => {
     const lines = table.split('\n');
     expect(lines).toHaveLength(5);
     expect(cells(lines[0] ?? '')).toEqual([
-      'strategy', 'pool mode', 'failed tx', 'max write gap ms', 'max promotion ms', 'max p99 ms', 'lost commits', 'old-writer commits', 'overhead ms', 'invariants',
+      'strategy', 'pool mode', 'events to', 'failed tx', 'max write gap ms', 'max promotion ms', 'max p99 ms', 'lost commits', 'old-writer commits', 'overhead ms', 'invariants',
     ]);
-    expect(row(table, 'restart')).toEqual(['restart', 'transaction', '246', '431', '318', '41', '0', '0', '142', '✔ ok']);
-    expect(row(table, 'reload')).toEqual(['reload', 'transaction', '123', '431', '318', '41', '0', '0', '142', '✔ ok']);
-    // Without a reported overhead, the slowest repoint stands in for it.
-    expect(row(table, 'live', 'transaction')).toEqual(['live', 'transaction', '0', '431', '318', '41', '0', '0', '142', '✔ ok']);
-    expect(row(table, 'live', 'session')).toEqual(['live', 'session', '0', '431', '318', '41', '2', '0', '142', '✘ FAIL']);
+    expect(row(table, 'restart')).toEqual(['restart', 'transaction', 'all', '246', '431', '318', '41', '0', '0', '142', '✔ ok']);
+    expect(row(table, 'reload')).toEqual(['reload', 'transaction', 'all', '123', '431', '318', '41', '0', '0', '142', '✔ ok']);
+    // Without a reported overhead, the slowest repoint stands in for it; without eventDelivery, every region got every event.
+    expect(row(table, 'live', 'transaction')).toEqual(['live', 'transaction', 'all', '0', '431', '318', '41', '0', '0', '142', '✔ ok']);
+    expect(row(table, 'live', 'session')).toEqual(['live', 'session', 'old-writer', '0', '431', '318', '41', '2', '0', '142', '✘ FAIL']);
   });
 
   it('says so when there are no runs', () => {
     expect(renderBenchTable({ runs: [] })).toBe('Benchmark: no runs');
+  });
+});
+
+describe('wholeNumberAxis', () => {
+  it('gives at most four intervals whose ticks are whole numbers and reach the data maximum', () => {
+    for (const dataMax of [0, 0.4, 1, 2, 3, 7, 10, 30, 99, 480, 523, 1000, 1011.6, 7000, 123_456]) {
+      const { max, step } = wholeNumberAxis(dataMax);
+      expect(Number.isInteger(step), `step for ${dataMax}`).toBe(true);
+      expect(Number.isInteger(max), `max for ${dataMax}`).toBe(true);
+      expect(max).toBeGreaterThanOrEqual(dataMax);
+      expect(max / step).toBeLessThanOrEqual(4);
+    }
+    expect(wholeNumberAxis(3)).toEqual({ max: 3, step: 1 });
+    expect(wholeNumberAxis(1000)).toEqual({ max: 1000, step: 250 });
+  });
+});
+
+describe('classifyPhases', () => {
+  it('finds switch windows by name or by the steps inside them, and the steps inside them', () => {
+    // Prepare: the drill's own phase names
+    const phases = [
+      { name: 'warm-up', startMs: 0, endMs: 2_499 },
+      { name: 'switchover us-east-2 -> us-west-2', startMs: 2_500, endMs: 2_748 },
+      { name: 'promotion', startMs: 2_537, endMs: 2_692 },
+      { name: 'repoint', startMs: 2_692, endMs: 2_739 },
+      { name: 'between switches', startMs: 2_748, endMs: 5_999 },
+      { name: 'run 2', startMs: 5_999, endMs: 6_246 },
+      { name: 'promotion', startMs: 6_019, endMs: 6_184 },
+      { name: 'cool-down', startMs: 6_246, endMs: 10_005 },
+    ];
+
+    // Act
+    const kinds = classifyPhases(phases);
+
+    // Assess
+    expect(kinds).toEqual<PhaseKind[]>(['background', 'switch', 'step', 'step', 'background', 'switch', 'step', 'background']);
+  });
+});
+
+describe('the chart', () => {
+  it('draws each switch window as a filled band at least 6 px wide, its steps on top, and quiet phases without fill', () => {
+    // Act
+    const html = renderHtmlReport(drillResultsFixture());
+
+    // Assess
+    const switches = [...html.matchAll(/<rect class="phase switch" x="[^"]+" y="[^"]+" width="([^"]+)"[^>]* fill="(#[0-9a-f]{6})" fill-opacity="([^"]+)"/g)];
+    expect(switches).toHaveLength(2);
+    for (const [, width, , opacity] of switches) {
+      expect(Number(width)).toBeGreaterThanOrEqual(6);
+      expect(Number(opacity)).toBeGreaterThan(0.1);
+    }
+    const quiet = [...html.matchAll(/<rect class="phase background"[^>]* fill-opacity="([^"]+)"/g)];
+    expect(quiet.length).toBe(FIXTURE_PHASES.length - 2);
+    for (const [, opacity] of quiet) expect(Number(opacity)).toBe(0);
+  });
+
+  it('labels y ticks with whole numbers only', () => {
+    // Prepare: 3 errors/s at most, which used to give ticks 0, 1.25, 2.5, ...
+    const results = drillResultsFixture();
+    results.series = results.series.map((series) => ({ ...series, bucketMs: 1000, commits: [900, 1011, 950], errors: [0, 3, 1] }));
+
+    // Act
+    const html = renderHtmlReport(results);
+
+    // Assess
+    const ticks = [...html.matchAll(/<text class="y-tick"[^>]*>([^<]*)<\/text>/g)].map((match) => match[1]);
+    expect(ticks).toEqual(['0', '500', '1000', '1500', '0', '1', '2', '3']);
+  });
+});
+
+describe('layoutPhaseLabels', () => {
+  it('never lets two labels (at their estimated widths) overlap, however crowded, and keeps them in bounds', () => {
+    // Prepare: 30 phases within 60 px, and 30 more at the right edge
+    const requests = Array.from({ length: 60 }, (_, index) => {
+      const anchorX = index < 30 ? 100 + index * 2 : 900 + (index - 30) * 1.5;
+      return { index, text: index % 3 === 0 ? `switchover region-${index} -> region-${index + 1}` : 'promotion', kind: (index % 3 === 0 ? 'switch' : 'step') as PhaseKind, anchorX, endX: anchorX + 1 };
+    });
+
+    // Act
+    const placed = layoutPhaseLabels(requests, { left: 4, right: 956 });
+
+    // Assess
+    expect(placed).toHaveLength(60);
+    for (const [i, a] of placed.entries()) {
+      expect(a.x).toBeGreaterThanOrEqual(4);
+      expect(a.x + a.width).toBeLessThanOrEqual(956);
+      for (const b of placed.slice(i + 1)) {
+        const overlap = a.row === b.row && a.x < b.x + b.width && b.x < a.x + a.width;
+        expect(overlap, `${a.index} and ${b.index}`).toBe(false);
+      }
+      const crossed = placed.filter((b) => b.row < a.row && a.anchorX > b.x + 1 && a.anchorX < b.x + b.width - 1);
+      expect(crossed.map((b) => b.index), `leader of ${a.index}`).toEqual([]);
+    }
+    expect(estimateLabelWidth('promotion', false)).toBeGreaterThan(0);
   });
 });

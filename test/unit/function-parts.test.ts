@@ -7,8 +7,10 @@
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { createAwsWorld } from '../../lib/workflow/aws-world.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { awsWorld, createAwsWorld } from '../../lib/workflow/aws-world.ts';
+import { peersPart } from '../../lib/workflow/aws-parts/peers.ts';
+import { rdsPart } from '../../lib/workflow/aws-parts/rds.ts';
 import { AwsClientPool } from '../../lib/adapters/aws-client-pool.ts';
 import { parseConfig } from '../../lib/core/config.ts';
 import { InvalidConfigError } from '../../lib/core/errors.ts';
@@ -18,11 +20,15 @@ const ROOT = join(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
 const { GRANTS_BY_FUNCTION } = require(join(ROOT, 'serverless/function-roles.cjs')) as { GRANTS_BY_FUNCTION: Record<string, string[]> };
 
-/** Grant (serverless/function-roles.cjs) -> the AWS part (lib/workflow/aws-parts/) that makes those calls. */
-const PART_OF_GRANT: Record<string, string> = {
+/**
+ * Grant (serverless/function-roles.cjs) -> the AWS part (lib/workflow/aws-parts/) that makes those calls,
+ * or null for a call the handler makes itself, outside its World (prepare-for-switch's StartExecution).
+ */
+const PART_OF_GRANT: Record<string, string | null> = {
   listRunningExecutions: 'sfn',
   readTopology: 'rds',
   readMemberClusters: 'rds',
+  readGlobalCluster: 'rds',
   moveWriter: 'rds',
   reachPoolers: 'eks',
   readPoolers: 'eks',
@@ -30,7 +36,12 @@ const PART_OF_GRANT: Record<string, string> = {
   writeTraffic: 'traffic',
   readRpoLag: 'cloudwatch',
   notify: 'sns',
+  invokePeers: 'peers',
+  startFollowRun: null,
 };
+
+/** Handlers that are not a Task of either state machine but still build a World from their parts. */
+const OTHER_WORLD_HANDLERS = ['prepare-for-switch'];
 
 const workflowHandlers = readdirSync(join(ROOT, 'functions'))
   .filter((file) => file.endsWith('.ts') && file !== 'on-rds-event.ts')
@@ -38,8 +49,8 @@ const workflowHandlers = readdirSync(join(ROOT, 'functions'))
 
 describe('workflow functions bundle exactly the AWS parts their roles allow', () => {
   it('has one handler and one grant list per workflow task', () => {
-    expect(workflowHandlers.sort()).toEqual(Object.keys(workflowFunctions).sort());
-    expect(Object.keys(GRANTS_BY_FUNCTION).sort()).toEqual(Object.keys(workflowFunctions).sort());
+    expect(workflowHandlers.sort()).toEqual([...Object.keys(workflowFunctions), ...OTHER_WORLD_HANDLERS].sort());
+    expect(Object.keys(GRANTS_BY_FUNCTION).sort()).toEqual([...Object.keys(workflowFunctions), ...OTHER_WORLD_HANDLERS].sort());
   });
 
   it.each(workflowHandlers)('%s', async (key) => {
@@ -49,7 +60,7 @@ describe('workflow functions bundle exactly the AWS parts their roles allow', ()
 
     // Assess
     expect(grants.filter((grant) => !(grant in PART_OF_GRANT)), 'grants without a known part').toEqual([]);
-    expect(Object.keys(parts).sort()).toEqual([...new Set(grants.map((grant) => PART_OF_GRANT[grant]))].sort());
+    expect(Object.keys(parts).sort()).toEqual([...new Set(grants.flatMap((grant) => PART_OF_GRANT[grant] ?? []))].sort());
   });
 });
 
@@ -72,5 +83,40 @@ describe('a World without a part', () => {
 
   it('refuses to create an SDK client that is not in the pool', () => {
     expect(() => new AwsClientPool({}).rds('us-east-2')).toThrow(/the rds client is not part of this function's bundle/);
+  });
+
+  describe('the peer stacks', () => {
+    afterEach(() => {
+      vi.unstubAllEnvs();
+      vi.unstubAllGlobals();
+    });
+
+    function deployed(peerFunctionName: string | undefined): void {
+      // What esbuild's define puts in a bundle; unbundled, the identifier is looked up on globalThis.
+      vi.stubGlobal('__FAILOVER_CONFIG_JSON__', JSON.stringify(config));
+      vi.stubEnv('AWS_REGION', 'us-east-2');
+      vi.stubEnv('PEER_FUNCTION_NAME', peerFunctionName);
+    }
+
+    it('refuses, naming the part, when PEER_FUNCTION_NAME is set but the function has no peers part', async () => {
+      // Prepare
+      deployed('aurora-global-failover-ci-prepare-for-switch');
+
+      // Act + Assess: never a World that silently skips the peers
+      await expect(awsWorld({ rds: rdsPart })).rejects.toThrow(InvalidConfigError);
+      await expect(awsWorld({ rds: rdsPart })).rejects.toThrow(/packaged without the peers part/);
+    });
+
+    it('reaches the peers with the part and the name, and has none without the name', async () => {
+      // Prepare
+      deployed('aurora-global-failover-ci-prepare-for-switch');
+      const withPeers = await awsWorld({ peers: peersPart });
+      deployed(undefined);
+      const withoutName = await awsWorld({ peers: peersPart });
+
+      // Assess
+      expect(withPeers.peers).toBeDefined();
+      expect(withoutName.peers).toBeUndefined();
+    });
   });
 });

@@ -26,14 +26,14 @@ describe('buildLiveSwitchScript', () => {
     const script = buildLiveSwitchScript(input);
 
     // Assess
-    const order = ['trap finish EXIT', 'cat > "$tmp"', 'mv -f "$tmp" "$file"', 'admin "PAUSE $write_alias"', 'admin "RELOAD"', 'admin "SHOW DATABASES"', "'w.example.com:5432'", "'r.example.com:6543'", 'admin "RESUME $write_alias" >/dev/null 2>"$dir'];
+    const order = ['trap finish EXIT', "trap '' PIPE", 'cat > "$tmp"', 'config_before=$(table "SHOW CONFIG"', `admin 'PAUSE "appdb"'`, 'cp -p "$file" "$backup"', 'mv -f "$tmp" "$file"', 'admin "RELOAD" >/dev/null 2>"$err"', 'rows=$(table "SHOW DATABASES"', "'w.example.com:5432'", "'r.example.com:6543'", 'config_after=$(table "SHOW CONFIG"', 'verified=1', `admin 'RESUME "appdb"' >/dev/null 2>"$err"`, 'result="aurora-failover-result: status=switched'];
     const positions = order.map((needle) => script.indexOf(needle));
     expect(positions.every((position) => position >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(script).toContain('timeout 7 psql');
     expect(script).toContain(`= '321' ] || fail short-stdin`);
-    // paused=1 is set before PAUSE is sent: a PAUSE that times out is still resumed by the trap.
-    expect(script.indexOf('paused=1')).toBeLessThan(script.indexOf('admin "PAUSE'));
+    // held=1 is set before PAUSE is sent: a PAUSE that times out is still resumed by the trap.
+    expect(script.indexOf('held=1')).toBeLessThan(script.indexOf(`admin 'PAUSE`));
   });
 
   it('removes its temp and error files on every exit and reports each console step with its exit status', () => {
@@ -42,18 +42,59 @@ describe('buildLiveSwitchScript', () => {
 
     // Assess: found against real PgBouncer: a failed step used to leave .aurora-failover.err in the config dir.
     const trap = script.slice(script.indexOf('finish() {'), script.indexOf('trap finish EXIT'));
-    expect(trap).toContain('rm -f "$tmp" "$dir/.aurora-failover.err"');
-    for (const step of ['pause', 'reload', 'show-databases', 'resume']) expect(script).toContain(`|| fail ${step} "exit=$?"`);
+    expect(trap).toContain('rm -f "$err"');
+    expect(script.slice(script.lastIndexOf('on_exit() {'))).toContain('rm -f "$tmp" "$backup"');
+    for (const step of ['pause', 'reload', 'show-databases', 'show-config', 'resume']) expect(script).toContain(`|| fail ${step} "exit=$?"`);
   });
 
-  it('leaves PAUSE and RESUME out when the pool mode does not allow pausing', () => {
+  it('prints nothing before RESUME: fail only records the line, the EXIT trap rolls back, resumes, then prints', () => {
+    // Act
+    const script = buildLiveSwitchScript(input);
+
+    // Assess: a closed stdout (SIGPIPE) used to kill the script at its first echo, before the trap's RESUME.
+    expect(script).not.toMatch(/^\s*echo /m);
+    const onExit = script.slice(script.lastIndexOf('on_exit() {'));
+    expect(onExit.indexOf('mv -f "$backup" "$file"')).toBeLessThan(onExit.indexOf(`admin 'RESUME "appdb"'`));
+    const finish = script.slice(script.indexOf('finish() {'), script.indexOf('trap finish EXIT'));
+    expect(finish.indexOf('on_exit')).toBeLessThan(finish.indexOf("printf '%s\\n' \"$result\""));
+    for (const trap of ["trap '' PIPE", "trap 'exit 129' HUP", "trap 'exit 143' TERM"]) expect(script).toContain(trap);
+  });
+
+  it('holds nothing when asked not to', () => {
     // Act
     const script = buildLiveSwitchScript({ ...input, pauseWrites: false });
 
     // Assess
     expect(script).not.toContain('PAUSE');
-    expect(script).not.toContain('paused=1');
-    expect(script).toContain('paused=0"');
+    expect(script).not.toContain('held=1');
+    expect(script).toContain('paused=0 hold=none"');
+  });
+
+  it('session mode: KILL (quoted) before the file is replaced, skipped when the alias is already held', () => {
+    // Act
+    const script = buildLiveSwitchScript({ ...input, writeAlias: 'app-db', hold: 'kill' });
+
+    // Assess
+    expect(script).not.toContain('PAUSE');
+    expect(script).toContain(`case "$(route "$write_alias")" in *:1) ;; *) admin 'KILL "app-db"'`);
+    expect(script.indexOf(`'KILL "app-db"'`)).toBeLessThan(script.indexOf('admin "RELOAD" >/dev/null 2>"$err"'));
+  });
+
+  it('passes changed settings to the SHOW CONFIG check, never a secret value', () => {
+    // Act
+    const script = buildLiveSwitchScript({
+      ...input,
+      expectedSettings: [
+        { key: 'pool_mode', value: 'transaction', secret: false },
+        { key: 'auth_password', value: 'hunter2', secret: true },
+        { key: 'server_lifetime', value: null, secret: false },
+      ],
+    });
+
+    // Assess
+    expect(script).toContain("changes='set\tpool_mode\ttransaction\nsecret\tauth_password\ndefault\tserver_lifetime'");
+    expect(script).not.toContain('hunter2');
+    expect(() => buildLiveSwitchScript({ ...input, expectedSettings: [{ key: "x';reboot", value: '1', secret: false }] })).toThrow(UnsafeValueError);
   });
 
   it('skips the check of an alias whose expected endpoint is unknown', () => {
@@ -86,9 +127,9 @@ describe('admin command scripts', () => {
     const resume = buildAdminCommandScript('RESUME', 'appdb', 5);
 
     // Assess
-    expect(pause).toContain(`admin 'PAUSE appdb'`);
+    expect(pause).toContain(`admin 'PAUSE "appdb"'`);
     expect(pause).toContain(`*'already suspended/paused'*) ;;`);
-    expect(resume).toContain(`admin 'RESUME appdb'`);
+    expect(resume).toContain(`admin 'RESUME "appdb"'`);
     expect(resume).toContain(`*'is not paused'*) ;;`);
     // 124 (coreutils timeout) / 143 (busybox) tell a bound that ran out from a console error.
     expect(pause).toContain('fail pause "exit=$code"');
@@ -100,8 +141,9 @@ describe('admin command scripts', () => {
     const script = buildShowRoutesScript('appdb', 'appdb_ro', 5);
 
     // Assess
-    expect(script).toContain('admin "SHOW DATABASES"');
-    expect(script).not.toMatch(/PAUSE|RELOAD|RESUME|mv -f|cat >/);
+    expect(script).toContain('table "SHOW DATABASES"');
+    expect(script).toContain('paused=${write_row##*:}');
+    expect(script).not.toMatch(/PAUSE|RELOAD|RESUME|KILL|mv -f|cat >/);
   });
 });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../lib/core/endpoint.ts';
 import { InvalidInputError, UnsafeValueError } from '../../lib/core/errors.ts';
-import { readAliasEndpoints, readPoolMode, redactSecrets, setAliasEndpoints } from '../../lib/core/pgbouncer-ini.ts';
+import { changedSettings, readAliasEndpoints, readPoolMode, redactSecrets, setAliasEndpoints } from '../../lib/core/pgbouncer-ini.ts';
 
 const SAMPLE = readFileSync(new URL('../../events/pgbouncer/use2-before-switchover.ini', import.meta.url), 'utf8');
 const USE2_WRITER = { host: 'app-use2.cluster-abc123def456.us-east-2.rds.amazonaws.com', port: 5432 };
@@ -90,7 +90,7 @@ function generateIni(random: () => number): GeneratedIni {
   }
   noise();
   text('[pgbouncer]');
-  if (chance(0.3)) text('[Databases]\nappdb = host=not-a-databases-section');
+  if (chance(0.3)) text('[users]\nappdb = pool_mode=session');
   text(pick(['pool_mode = transaction', 'pool_mode=session', 'listen_port = 6432']));
   text('auth_file = /etc/pgbouncer/userlist.txt');
   if (chance(0.5)) text('appdb = this is [pgbouncer], not [databases]');
@@ -254,6 +254,13 @@ describe('readAliasEndpoints', () => {
 
   it('refuses a Unix-socket alias and a broken port, without echoing the connection string', () => {
     expect(() => readAliasEndpoints('[databases]\nappdb = dbname=app password=hunter2\n', ['appdb'])).toThrow('[databases] appdb: has no host= (a Unix socket cannot be managed)');
+    // A host that is not a DNS name or an IP literal never leaves the parser (it may carry a password).
+    for (const host of ['db1.example.com\tpassword=hunter2', "'db1.example.com password=hunter2'", '/var/run/postgresql']) {
+      const read = () => readAliasEndpoints(`[databases]\nappdb = host=${host} dbname=app\n`, ['appdb']);
+      expect(read).toThrow(InvalidInputError);
+      expect(read).toThrow('[databases] appdb: host= is not a DNS name or an IP literal (value not shown: it may hold a secret); fix the entry by hand');
+      expect(read).not.toThrow(/hunter2/);
+    }
     const broken = () => readAliasEndpoints("[databases]\nappdb = host=a port=54x password='hunter2\n", ['appdb']);
     expect(broken).toThrow(InvalidInputError);
     expect(broken).not.toThrow(/hunter2/);
@@ -261,8 +268,10 @@ describe('readAliasEndpoints', () => {
 });
 
 describe('the connection string grammar is PgBouncer 1.18\'s', () => {
-  it('a tab does not separate pairs: it is part of the value, as PgBouncer reads it', () => {
-    expect(readAliasEndpoints('[databases]\nappdb = host=db.example.com\tport=6000\n', ['appdb'])).toEqual({ appdb: { host: 'db.example.com\tport=6000', port: 5432 } });
+  it('a tab does not separate pairs: it is part of the value, as PgBouncer reads it (so that host is refused)', () => {
+    // PgBouncer reads host "db.example.com<TAB>port=6000" and port 5432; no such host can be managed.
+    expect(() => readAliasEndpoints('[databases]\nappdb = host=db.example.com\tport=6000\n', ['appdb'])).toThrow('[databases] appdb: host= is not a DNS name or an IP literal');
+    expect(readAliasEndpoints('[databases]\nappdb = host=db.example.com dbname=a\tb\n', ['appdb'])).toEqual({ appdb: { host: 'db.example.com', port: 5432 } });
   });
 
   it('allows spaces around = inside the connection string and tabs around the line separator', () => {
@@ -281,12 +290,28 @@ describe('the connection string grammar is PgBouncer 1.18\'s', () => {
     expect(read).toThrow(/^\[databases\] appdb: connection string is malformed/);
   });
 
-  it('matches section names exactly, as PgBouncer does', () => {
-    expect(readAliasEndpoints('[Databases]\nappdb = host=a\n[ databases ]\nappdb = host=b\n', ['appdb'])).toEqual({ appdb: null });
+  it.each([
+    ['[Databases]\nappdb = host=a\n', /line 1: unknown section \[Databases\]/],
+    ['[ databases ]\nappdb = host=b\n', /line 1: unknown section \[ databases \]/],
+    ['[databases]\n"appdb" = host=a\n', /line 2: expected name = value/],
+    ['appdb = host=a\n[databases]\n', /line 1: appdb comes before any section header/],
+    ['[databases\nappdb = host=a\n', /line 1: a section header without \]/],
+  ])('refuses what PgBouncer 1.18 refuses to load: %j', (ini, message) => {
+    expect(() => readAliasEndpoints(ini, ['appdb'])).toThrow(InvalidInputError);
+    expect(() => readAliasEndpoints(ini, ['appdb'])).toThrow(message);
   });
 
-  it('does not read a double-quoted name as the alias (PgBouncer 1.18 rejects quoted names)', () => {
-    expect(readAliasEndpoints('[databases]\n"appdb" = host=a\n', ['appdb'])).toEqual({ appdb: null });
+  it('reads headers as PgBouncer does: a comment or an entry may follow ] on the same line', () => {
+    const ini = '[databases] ; managed\nappdb = host=a\n[pgbouncer] ; main\npool_mode = transaction\n';
+    expect(readAliasEndpoints(ini, ['appdb'])).toEqual({ appdb: { host: 'a', port: 5432 } });
+    expect(readPoolMode(ini, 'appdb')).toBe('transaction');
+    expect(readAliasEndpoints('[databases] appdb = host=b port=6000\n', ['appdb'])).toEqual({ appdb: { host: 'b', port: 6000 } });
+    expect(setAliasEndpoints('[databases] appdb = host=b\n', [{ alias: 'appdb', endpoint: { host: 'c', port: 5432 } }])).toBe('[databases] appdb = host=c\n');
+  });
+
+  it('refuses a character glued after a closing quote (PgBouncer silently drops it)', () => {
+    expect(() => readAliasEndpoints("[databases]\nappdb = host='a'b port=6000\n", ['appdb'])).toThrow(/characters glued after a closing quote/);
+    expect(readAliasEndpoints("[databases]\nappdb = host='a' port=6000\n", ['appdb'])).toEqual({ appdb: { host: 'a', port: 6000 } });
   });
 });
 
@@ -295,6 +320,11 @@ describe('readPoolMode', () => {
     expect(readPoolMode(SAMPLE, 'appdb_ro')).toBe('session');
     expect(readPoolMode(SAMPLE, 'appdb')).toBe('transaction');
     expect(readPoolMode('[databases]\nappdb = host=a\n', 'appdb')).toBe('session');
+  });
+
+  it('counts only [pgbouncer] settings after the last [pgbouncer] header: each header resets them to defaults', () => {
+    expect(readPoolMode('[pgbouncer]\npool_mode = transaction\n[databases]\nappdb = host=a\n[pgbouncer]\nlisten_port = 6432\n', 'appdb')).toBe('session');
+    expect(readPoolMode('[pgbouncer]\npool_mode = session\n[pgbouncer]\npool_mode = transaction\n[databases]\nappdb = host=a\n', 'appdb')).toBe('transaction');
   });
 
   it('refuses an unknown pool mode', () => {
@@ -319,10 +349,52 @@ describe('redactSecrets', () => {
     expect(redactSecrets(ini)).toBe('[pgbouncer]\nauth_password = ****\n[databases]\nappdb = ****\n');
   });
 
+  it('hides passwords in commented-out lines too, in any section and before the first one', () => {
+    const ini = [
+      '; password = before-any-section',
+      '[databases]',
+      ';appdb = host=old.example.com password=c0mmented user=app',
+      '#  appdb_ro = host=old-ro.example.com password=\'hash quoted\'',
+      '[pgbouncer]',
+      '; auth_password = semi-colon',
+      'listen_port = 6432',
+      '',
+    ].join('\n');
+
+    const redacted = redactSecrets(ini);
+
+    expect(redacted).not.toMatch(/before-any-section|c0mmented|hash quoted|semi-colon/);
+    expect(redacted).toContain(';appdb = host=old.example.com password=****');
+    expect(redacted).toContain('listen_port = 6432\n');
+  });
+
+  it('hides a password glued to another value with a tab (PgBouncer splits connection strings on spaces only)', () => {
+    const ini = '[databases]\nappdb = host=db1.example.com\tpassword=t4bbed dbname=app\r\nappdb_ro = dbname=app\tuser=app_ro\tpassword=t4b2\n';
+
+    const redacted = redactSecrets(ini);
+
+    expect(redacted).not.toMatch(/t4bbed|t4b2/);
+    expect(redacted).toBe('[databases]\nappdb = host=db1.example.com\tpassword=****\r\nappdb_ro = dbname=app\tuser=app_ro\tpassword=****\n');
+  });
+
   it('leaves no generated password behind', () => {
     for (const generated of GENERATED.slice(0, 100)) {
       const redacted = redactSecrets(render(generated));
       expect(redacted).not.toMatch(/s3cret|plain|escaped|not a comment|''''/);
     }
+  });
+});
+
+describe('changedSettings', () => {
+  it('lists the [pgbouncer] settings whose effective value changes, dropped ones as null, secrets flagged', () => {
+    const before = '[databases]\nappdb = host=a\n[pgbouncer]\npool_mode = session\nmax_client_conn = 100\nauth_password = x\n';
+    const after = '[databases]\nappdb = host=b\n[pgbouncer] ; edited\npool_mode = transaction\nauth_password = y\nserver_lifetime = 60\n';
+    expect(changedSettings(before, after)).toEqual([
+      { key: 'auth_password', value: 'y', secret: true },
+      { key: 'max_client_conn', value: null, secret: false },
+      { key: 'pool_mode', value: 'transaction', secret: false },
+      { key: 'server_lifetime', value: '60', secret: false },
+    ]);
+    expect(changedSettings(before, before)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideRunLock, type RunningExecution } from '../../lib/core/run-lock.ts';
+import { checkParentExecution, decideRunLock, lockWaitLimitMs, type RunningExecution } from '../../lib/core/run-lock.ts';
 
 const MACHINE = 'arn:aws:states:us-east-2:123456789012:stateMachine:aurora-failover-prod-reconcile';
 const SWITCHOVER = 'arn:aws:states:us-east-2:123456789012:stateMachine:aurora-failover-prod-switchover';
@@ -104,5 +104,40 @@ describe('decideRunLock', () => {
     expect(verdict.decision).toBe('proceed');
     // Without the ancestor list the child would wait for its parent forever.
     expect(decideRunLock({ self: child, trigger: 'manual', running: [parent, child], nowMs: T0 + 121_000, leaseMs: LEASE_MS }).decision).toBe('wait');
+  });
+});
+
+describe('checkParentExecution', () => {
+  const parent = execution('switchover-usw2', T0, SWITCHOVER);
+
+  it('accepts a RUNNING execution of this stack\'s switchover state machine', () => {
+    expect(checkParentExecution({ parentExecutionArn: parent.executionArn, switchoverStateMachineArn: SWITCHOVER, running: [parent] })).toEqual({ ok: true, parent });
+  });
+
+  it.each([
+    ['an execution of the reconcile state machine', execution('older', T0, MACHINE).executionArn, /is not an execution of this stack's switchover state machine/],
+    ['a state machine whose name only starts the same', `${SWITCHOVER.replace(':stateMachine:', ':execution:')}-v2:x`, /is not an execution of this stack's switchover state machine/],
+    ['an ARN with extra segments', `${parent.executionArn}:extra`, /is not an execution of this stack's switchover state machine/],
+    ['a switchover that is not RUNNING', execution('ended', T0, SWITCHOVER).executionArn, /is not a RUNNING execution of/],
+    ['not an ARN at all', 'me', /is not an execution of this stack's switchover state machine/],
+  ])('refuses %s', (_what, arn, reason) => {
+    const verdict = checkParentExecution({ parentExecutionArn: arn, switchoverStateMachineArn: SWITCHOVER, running: [parent, execution('older', T0, MACHINE)] });
+
+    expect(verdict.ok).toBe(false);
+    expect(!verdict.ok && verdict.reason).toMatch(reason);
+  });
+
+  it('refuses when the started-by id names another execution, or the switchover state machine is unknown', () => {
+    expect(checkParentExecution({ parentExecutionArn: parent.executionArn, switchoverStateMachineArn: SWITCHOVER, running: [parent], startedByExecutionArn: 'arn:aws:states:us-east-2:123456789012:execution:other:x' }).ok).toBe(false);
+    expect(checkParentExecution({ parentExecutionArn: parent.executionArn, switchoverStateMachineArn: undefined, running: [parent] }).ok).toBe(false);
+  });
+});
+
+describe('lockWaitLimitMs', () => {
+  it('gives up 600 s before the state machine\'s own timeout, or at the lease when that is shorter', () => {
+    expect(lockWaitLimitMs(7_500_000, 3600)).toBe(3_000_000);
+    expect(lockWaitLimitMs(7_500_000, 7200)).toBe(6_600_000);
+    expect(lockWaitLimitMs(600_000, 3600)).toBe(600_000);
+    expect(lockWaitLimitMs(600_000, undefined)).toBe(600_000);
   });
 });

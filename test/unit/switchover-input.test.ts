@@ -1,4 +1,4 @@
-/** The console inputs documented in the README (events/switchover/) stay valid; bad input names its field. */
+/** The console inputs documented in docs/runbook.md (events/switchover/) stay valid; bad input names its field. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lib/adapters/config-file.ts';

@@ -171,4 +171,17 @@ describe('topologyFromSnapshot', () => {
       /describeGlobalClusters\.GlobalClusters\.0\.GlobalClusterIdentifier/,
     );
   });
+
+  it('refuses an endpoint that is not a host name, naming the field and not echoing the value', () => {
+    // Prepare: a pasted file with a connection string where the endpoint belongs
+    const snapshot = sample('before-switchover') as { describeDBClusters: Array<{ DBClusters: Array<{ Endpoint?: string }> }> };
+    snapshot.describeDBClusters[0]!.DBClusters[0]!.Endpoint = 'writer.example.com password=hunter2';
+
+    // Act
+    const read = () => topologyFromSnapshot(snapshot, 'app-global', OBSERVED_AT);
+
+    // Assess
+    expect(read).toThrow(/describeDBClusters\.0\.DBClusters\.0\.Endpoint: must be a DNS name or an IP literal/);
+    expect(read).not.toThrow(/hunter2/);
+  });
 });

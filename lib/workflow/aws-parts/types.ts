@@ -12,11 +12,13 @@ import type { RpoLagReading } from '../../adapters/cloudwatch.ts';
 import type { RunSummary } from '../../adapters/notify.ts';
 import type { GlobalCluster } from '@aws-sdk/client-rds';
 import type { GlobalWriterMoveRequest, MemberEndpointsResult } from '../../adapters/rds.ts';
+import type { LambdaPeersOptions } from '../../adapters/lambda-peers.ts';
 import type { Route53AdapterOptions } from '../../adapters/route53.ts';
 import type { Config, PoolerTargetConfig } from '../../core/config.ts';
 import type { Decision } from '../../core/decision.ts';
 import type { RunningExecution } from '../../core/run-lock.ts';
 import type { PoolerTargetAdapter, TrafficAdapter } from '../../core/types.ts';
+import type { PeerPorts } from '../world.ts';
 
 interface Part {
   /** The SDK client classes this part's adapters call. */
@@ -56,6 +58,11 @@ export interface CloudWatchPart extends Part {
   readRpoLagMs(clients: AwsClientPool, region: string, dbClusterIdentifier: string, now: Date | number): Promise<RpoLagReading>;
 }
 
+/** Lambda: the peer regions' stacks (docs/coordination.md), by a synchronous cross-region Invoke of their prepare-for-switch. */
+export interface PeersPart extends Part {
+  createPeers(options: LambdaPeersOptions): PeerPorts;
+}
+
 export interface AwsParts {
   readonly rds?: RdsPart;
   readonly eks?: EksPart;
@@ -63,6 +70,7 @@ export interface AwsParts {
   readonly sns?: SnsPart;
   readonly sfn?: SfnPart;
   readonly cloudwatch?: CloudWatchPart;
+  readonly peers?: PeersPart;
 }
 
 export type AwsPartName = keyof AwsParts;

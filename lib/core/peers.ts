@@ -1,0 +1,167 @@
+/**
+ * Cross-region coordination of a switchover (docs/coordination.md), the pure part: what a switchover asks
+ * of a peer region's stack (a "prepare" request), the follow run's deterministic name, and the decisions
+ * about unreachable peers and about a follow run's progress. No I/O.
+ *
+ * A prepare request asks a peer stack to pause its own write aliases and to start a "follow" run of its own
+ * reconcile workflow. The follow run holds the peer's run lock, waits until the topology shows the
+ * requested target as the writer, reconciles (repoint, verify, resume) and always ends in RESUME: at the
+ * latest when the lease runs out, even if the switchover that asked never calls back.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { decide, type Decision } from './decision.ts';
+import { InvalidInputError } from './errors.ts';
+import type { Config } from './config.ts';
+import type { Topology } from './types.ts';
+import { parseWithSchema, type FollowSpec } from './workflow-input.ts';
+
+export type { FollowSpec };
+
+/** Step name prefix of every peer decision. */
+export const PEER_STEP = 'peer';
+
+/** What the switchover sends to each peer stack's prepare-for-switch function. */
+export const prepareRequestSchema = z.strictObject({
+  globalClusterId: z.string().min(1),
+  /** The member that is to become the writer. */
+  targetDbClusterArn: z.string().min(1),
+  targetRegion: z.string().min(1),
+  /** PAUSE the peer's write aliases until its own reconcile has repointed them (the live strategy). */
+  pause: z.boolean(),
+  /** The pause and the follow run end (with RESUME) at the latest this long after `requestedAt`. */
+  leaseSeconds: z.number().int().min(1).max(7200),
+  /** ISO 8601: when the switchover asked. */
+  requestedAt: z.string().refine((value) => Number.isFinite(Date.parse(value)), 'must be an ISO timestamp'),
+  /** The asking switchover execution's ARN: the follow run's name derives from it (a retry starts nothing new). */
+  requestedBy: z.string().min(1),
+});
+export type PrepareRequest = z.infer<typeof prepareRequestSchema>;
+
+/** The payload of one prepare-for-switch invocation. */
+export const peerCallSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('probe'), globalClusterId: z.string().min(1) }),
+  z.strictObject({ action: z.literal('prepare'), request: prepareRequestSchema }),
+  /** The asking switchover failed: resume now unless the writer is moving or moved (then the follow run repoints). */
+  z.strictObject({ action: z.literal('release'), request: prepareRequestSchema }),
+]);
+export type PeerCall = z.infer<typeof peerCallSchema>;
+
+/** Validates a prepare request against this stack's config: our global cluster, a configured target. */
+export function parsePrepareRequest(raw: unknown, config: Config): PrepareRequest {
+  const request = parseWithSchema(prepareRequestSchema, raw, 'prepare-for-switch request');
+  if (request.globalClusterId !== config.globalClusterId) {
+    throw new InvalidInputError(`globalClusterId ${JSON.stringify(request.globalClusterId)} is not the configured global cluster ${config.globalClusterId}`);
+  }
+  const member = config.regions[request.targetRegion];
+  if (!member || member.dbClusterArn !== request.targetDbClusterArn) {
+    throw new InvalidInputError(`target ${request.targetRegion} = ${request.targetDbClusterArn} is not a configured member of ${config.globalClusterId}`);
+  }
+  return request;
+}
+
+/**
+ * Deterministic name of the follow run one switchover asks for in one region: a retried or repeated
+ * prepare call finds ExecutionAlreadyExists and starts nothing new.
+ *
+ * @example
+ * followExecutionName('us-west-2', request) // 'follow-us-west-2-3f9c0a1b2c3d4e5f'
+ */
+export function followExecutionName(region: string, request: Pick<PrepareRequest, 'requestedBy' | 'targetDbClusterArn'>): string {
+  const hash = createHash('sha256').update(`${request.requestedBy}\n${request.targetDbClusterArn}\n${region}`).digest('hex').slice(0, 16);
+  return `follow-${region.replace(/[^A-Za-z0-9_-]/g, '-')}-${hash}`;
+}
+
+/** The regions a stack must coordinate with: every configured region but its own. */
+export function peerRegions(config: Config, ownRegion: string): string[] {
+  return Object.keys(config.regions).filter((region) => region !== ownRegion);
+}
+
+export interface PeerProbe {
+  readonly region: string;
+  readonly reachable: boolean;
+  readonly reason: string;
+}
+
+export interface PeerVerdict {
+  /** False when an unreachable peer was not accepted: the switchover must not start. */
+  readonly proceed: boolean;
+  readonly decisions: readonly Decision[];
+  readonly decision: Decision;
+}
+
+/**
+ * Preflight over the peer probes. Refuse by default when a peer cannot be reached: its PgBouncers would
+ * keep sending writes to the fenced old writer until an event or a scheduled run reaches it. The operator
+ * may accept that (`acceptUnreachablePeers: true`).
+ *
+ * @example
+ * decidePeers([{ region: 'us-west-2', reachable: false, reason: 'timeout' }], false).proceed // false
+ */
+export function decidePeers(probes: readonly PeerProbe[], acceptUnreachable: boolean): PeerVerdict {
+  const decisions = probes.map((probe) => decide(`${PEER_STEP}:${probe.region}`, probe.reachable ? 'reachable' : 'unreachable', probe.reason));
+  const unreachable = probes.filter((probe) => !probe.reachable);
+  if (probes.length === 0) return { proceed: true, decisions, decision: decide(PEER_STEP, 'proceed', 'no peer region is configured') };
+  if (unreachable.length === 0) {
+    return { proceed: true, decisions, decision: decide(PEER_STEP, 'proceed', `every peer stack answered (${probes.map((probe) => probe.region).join(', ')})`) };
+  }
+  const names = unreachable.map((probe) => `${probe.region} (${probe.reason})`).join(', ');
+  if (acceptUnreachable) {
+    return {
+      proceed: true,
+      decisions,
+      decision: decide(PEER_STEP, 'accept-unreachable', `peer stack(s) unreachable: ${names}; accepted by acceptUnreachablePeers: their PgBouncers follow only by event or schedule`),
+    };
+  }
+  return {
+    proceed: false,
+    decisions,
+    decision: decide(
+      PEER_STEP,
+      'refuse',
+      `peer stack(s) unreachable: ${names}; their PgBouncers would keep sending writes to the fenced old writer. Fix the peer or start again with acceptUnreachablePeers: true`,
+    ),
+  };
+}
+
+/**
+ * A release (the asking switchover failed): resume the paused write aliases now, unless the writer is moving
+ * to the target or already there. Then resuming would send writes to the fenced old writer; the follow run
+ * repoints and resumes within a second of the promotion instead.
+ *
+ * @example
+ * decideRelease(request, topology).release // true when the old writer is still the stable writer
+ */
+export function decideRelease(request: Pick<PrepareRequest, 'targetDbClusterArn' | 'targetRegion'>, topology: Topology): { release: boolean; decision: Decision } {
+  const target = topology.members.find((member) => member.dbClusterArn === request.targetDbClusterArn);
+  if (topology.failoverState) {
+    return { release: false, decision: decide('release', 'keep-paused', `RDS is still moving the writer (${topology.failoverState.status}): the follow run repoints and resumes`) };
+  }
+  if (target?.isWriter) {
+    return { release: false, decision: decide('release', 'keep-paused', `${request.targetRegion} is already the writer: the follow run repoints and resumes`) };
+  }
+  return { release: true, decision: decide('release', 'resume', `the switchover to ${request.targetRegion} failed and the writer did not move: resuming now instead of at the lease end`) };
+}
+
+export const FollowProgress = { Moved: 'moved', Waiting: 'waiting', LeaseEnded: 'lease-ended' } as const;
+export type FollowProgress = (typeof FollowProgress)[keyof typeof FollowProgress];
+
+/**
+ * Where a follow run stands: `moved` once the topology shows the requested target as the single, stable
+ * writer (the reconcile then repoints, verifies and resumes); `lease-ended` when the lease ran out first
+ * (resume and end: events and the schedule still repair this region later); else `waiting`.
+ */
+export function decideFollow(follow: FollowSpec, topology: Topology, stable: { readonly stable: boolean; readonly reason: string }, nowMs: number): { progress: FollowProgress; decision: Decision } {
+  const target = topology.members.find((member) => member.dbClusterArn === follow.targetDbClusterArn);
+  const elapsedMs = Math.max(0, nowMs - Date.parse(follow.requestedAt));
+  if (target?.isWriter && stable.stable) {
+    return { progress: FollowProgress.Moved, decision: decide('follow', 'proceed', `${follow.targetRegion} is the writer ${elapsedMs} ms after the switchover asked; reconciling this region`) };
+  }
+  if (elapsedMs >= follow.leaseSeconds * 1000) {
+    return {
+      progress: FollowProgress.LeaseEnded,
+      decision: decide('follow', 'lease-ended', `${follow.targetRegion} is still not the writer after the ${follow.leaseSeconds} s lease (${stable.reason}); resuming this region's write aliases`),
+    };
+  }
+  return { progress: FollowProgress.Waiting, decision: decide('follow', 'wait', `waiting for ${follow.targetRegion} to become the writer: ${stable.reason}`) };
+}

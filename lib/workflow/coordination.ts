@@ -1,0 +1,217 @@
+/**
+ * Cross-region coordination steps (docs/coordination.md):
+ *  - probePeers: preflight asks every peer stack whether it answers;
+ *  - preparePeersStep (switchover, state PreparePeers): before the writer moves, every reachable peer stack
+ *    pauses its own write aliases and starts its own follow run;
+ *  - prepareForSwitch (the peer's `prepare-for-switch` function): start the follow run, then pause;
+ *  - checkFollowStep (reconcile, state CheckFollow): has the requested target become the writer, or has the
+ *    lease run out?
+ * A stack only ever pauses, repoints and resumes its own region's PgBouncers.
+ */
+import { assessStability } from '../core/topology.ts';
+import { decide, type Decision } from '../core/decision.ts';
+import { describeError, InvalidInputError } from '../core/errors.ts';
+import { decideFollow, decideRelease, followExecutionName, parsePrepareRequest, peerCallSchema, peerRegions, type FollowProgress, type PeerProbe, type PrepareRequest } from '../core/peers.ts';
+import { followSchema, parseWithSchema, type FollowSpec } from '../core/workflow-input.ts';
+import { Trigger } from '../core/constants.ts';
+import type { ExecutionStarter } from '../adapters/sfn.ts';
+import type { PrepareResult, ReleaseResult, World } from './world.ts';
+
+/** How often a follow run looks at the topology: every second of it is a second writes wait in PAUSE. */
+export const FOLLOW_POLL_SECONDS = 1;
+
+/** Probes every peer region's stack in parallel; a stack without a peer port has none to probe. */
+export async function probePeers(world: World): Promise<PeerProbe[] | undefined> {
+  const peers = world.peers;
+  if (!peers) return undefined;
+  return Promise.all(
+    peerRegions(world.config, world.region).map((region) =>
+      peers.probe(region).catch((error: unknown): PeerProbe => ({ region, reachable: false, reason: describeError(error) })),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// PreparePeers (switchover)
+
+export interface PreparePeersInput {
+  readonly preflight: {
+    readonly globalClusterId: string;
+    readonly target: { readonly region: string; readonly dbClusterArn: string };
+    readonly pausePoolers: boolean;
+    /** Peer probes from preflight; unreachable ones were accepted by the operator (or preflight refused). */
+    readonly peers?: readonly PeerProbe[];
+  };
+  /** `$$.Execution.Id` of the switchover: the follow runs' names derive from it. */
+  readonly executionArn: string;
+}
+
+export interface PreparePeersResult {
+  readonly prepared: readonly PrepareResult[];
+  readonly decisions: readonly Decision[];
+}
+
+/** The request one switchover sends to every peer (prepare and release carry the same one). */
+function requestFor(world: World, input: PreparePeersInput): PrepareRequest {
+  return {
+    globalClusterId: input.preflight.globalClusterId,
+    targetDbClusterArn: input.preflight.target.dbClusterArn,
+    targetRegion: input.preflight.target.region,
+    pause: input.preflight.pausePoolers,
+    leaseSeconds: world.config.switchover.pauseBudgetSeconds,
+    requestedAt: new Date(world.now()).toISOString(),
+    requestedBy: input.executionArn,
+  };
+}
+
+/**
+ * Asks every reachable peer stack to prepare. A peer that answered in preflight but fails now fails this
+ * step (the state machine retries transient errors; the Catch resumes this region and reports): the writer
+ * must not move while a reachable peer would be left behind. Peers accepted as unreachable are skipped.
+ */
+export async function preparePeersStep(world: World, input: PreparePeersInput): Promise<PreparePeersResult> {
+  const peers = world.peers;
+  const probes = input.preflight.peers ?? [];
+  if (!peers || probes.length === 0) {
+    return { prepared: [], decisions: [decide('peers:prepare', 'skip', peers ? 'no peer region is configured' : 'this stack has no peer port')] };
+  }
+  const request = requestFor(world, input);
+  const skipped = probes.filter((probe) => !probe.reachable).map((probe) => decide(`peer:${probe.region}`, 'skip', `unreachable in preflight and accepted: ${probe.reason}`));
+  const prepared = await Promise.all(probes.filter((probe) => probe.reachable).map((probe) => peers.prepare(probe.region, request)));
+  const decisions = [
+    ...skipped,
+    ...prepared.flatMap((result) => [
+      ...result.decisions,
+      decide(`peer:${result.region}`, 'prepared', `follow run ${result.followExecutionName} ${result.started ? 'started' : 'was already running'}; lease ${request.leaseSeconds} s`),
+    ]),
+  ];
+  return { prepared, decisions };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ReleasePeers (switchover failure path)
+
+export interface ReleasePeersResult {
+  readonly released: readonly ReleaseResult[];
+  readonly decisions: readonly Decision[];
+}
+
+/**
+ * After a failure, asks every reachable peer to resume now rather than at its lease end (a peer decides for
+ * itself: it keeps its pause while the writer is moving or has moved, its follow run then repoints). Never
+ * throws, so the failure report still runs; a peer that cannot be reached resumes at its lease end.
+ */
+export async function releasePeersStep(world: World, input: PreparePeersInput): Promise<ReleasePeersResult> {
+  const peers = world.peers;
+  const reachable = (input.preflight.peers ?? []).filter((probe) => probe.reachable);
+  if (!peers || reachable.length === 0) return { released: [], decisions: [decide('peers:release', 'skip', 'no peer was prepared')] };
+  const request = requestFor(world, input);
+  const outcomes = await Promise.all(
+    reachable.map(async (probe) => {
+      try {
+        return await peers.release(probe.region, request);
+      } catch (error) {
+        return { region: probe.region, resumed: false, decisions: [decide(`peer:${probe.region}`, 'release-failed', `${describeError(error)}; it resumes at its lease end`)] };
+      }
+    }),
+  );
+  return { released: outcomes, decisions: outcomes.flatMap((outcome) => outcome.decisions) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// prepare-for-switch (the peer's side)
+
+export interface PrepareForSwitchDeps {
+  readonly world: World;
+  /** StartExecution of this stack's reconcile state machine (a name that exists already is success). */
+  readonly startExecution: ExecutionStarter;
+  readonly reconcileStateMachineArn: string;
+}
+
+export type PrepareForSwitchAnswer = PeerProbe | PrepareResult | ReleaseResult;
+
+/**
+ * One call from a peer's switchover: `probe` (can this stack read its own poolers?) or `prepare`.
+ * Prepare starts the follow run first, then pauses: a pause nobody would resume is impossible, because
+ * the follow run (which always ends in RESUME) exists before anything is paused.
+ */
+export async function prepareForSwitch(deps: PrepareForSwitchDeps, raw: unknown): Promise<PrepareForSwitchAnswer> {
+  const { world } = deps;
+  const call = parseWithSchema(peerCallSchema, raw, 'prepare-for-switch payload');
+  if (call.action === 'probe') {
+    if (call.globalClusterId !== world.config.globalClusterId) {
+      throw new InvalidInputError(`globalClusterId ${JSON.stringify(call.globalClusterId)} is not the configured global cluster ${world.config.globalClusterId}`);
+    }
+    const failures: string[] = [];
+    await Promise.all(
+      world.poolerTargets().map((adapter) =>
+        adapter.observe().catch((error: unknown) => {
+          failures.push(`${adapter.target}: ${describeError(error)}`);
+        }),
+      ),
+    );
+    const count = world.poolerTargets().length;
+    return failures.length
+      ? { region: world.region, reachable: false, reason: `the stack answered but cannot read its pooler target(s): ${failures.join('; ')}` }
+      : { region: world.region, reachable: true, reason: `the stack answered and read its ${count} pooler target(s)` };
+  }
+
+  const request = parsePrepareRequest(call.request, world.config);
+  if (call.action === 'release') {
+    const verdict = decideRelease(request, await world.observeTopology());
+    if (!verdict.release) return { region: world.region, resumed: false, decisions: [verdict.decision] };
+    const resumed = await Promise.all(
+      world.poolerTargets().map((adapter) => adapter.resumeWrites().catch((error: unknown) => decide(`resume:${adapter.target}`, 'resume-failed', describeError(error)))),
+    );
+    return { region: world.region, resumed: true, decisions: [verdict.decision, ...resumed] };
+  }
+  const name = followExecutionName(world.region, request);
+  const follow: FollowSpec = {
+    targetDbClusterArn: request.targetDbClusterArn,
+    targetRegion: request.targetRegion,
+    requestedAt: request.requestedAt,
+    leaseSeconds: request.leaseSeconds,
+    requestedBy: request.requestedBy,
+  };
+  const started = await deps.startExecution({
+    stateMachineArn: deps.reconcileStateMachineArn,
+    name,
+    input: { trigger: Trigger.Manual, globalClusterId: request.globalClusterId, follow },
+  });
+  const decisions: Decision[] = [];
+  const topology = await world.observeTopology();
+  const alreadyWriter = topology.members.some((member) => member.isWriter && member.dbClusterArn === request.targetDbClusterArn) && !topology.failoverState;
+  if (!request.pause) {
+    decisions.push(decide(`prepare:${world.region}`, 'no-pause', 'the switchover does not pause (pausePoolers: false): the follow run only repoints'));
+  } else if (alreadyWriter) {
+    decisions.push(decide(`prepare:${world.region}`, 'no-pause', `${request.targetRegion} is already the writer: nothing to wait for, the follow run repoints at once`));
+  } else {
+    const paused = await Promise.all(
+      world.poolerTargets().map((adapter) =>
+        adapter.pauseWrites().catch((error: unknown) => decide(`pause:${adapter.target}`, 'pause-failed', `${describeError(error)}; its writes fail while the writer moves`)),
+      ),
+    );
+    decisions.push(...paused);
+  }
+  return { region: world.region, followExecutionName: name, started: started.started, decisions };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// CheckFollow (reconcile, follow runs only)
+
+export interface CheckFollowInput {
+  readonly follow: unknown;
+}
+
+export interface CheckFollowResult {
+  readonly progress: FollowProgress;
+  readonly waitSeconds: number;
+  readonly decision: Decision;
+}
+
+export async function checkFollowStep(world: World, input: CheckFollowInput): Promise<CheckFollowResult> {
+  const follow = parseWithSchema(followSchema, input.follow, 'follow');
+  const topology = await world.observeTopology();
+  const verdict = decideFollow(follow, topology, assessStability(topology), world.now());
+  return { ...verdict, waitSeconds: FOLLOW_POLL_SECONDS };
+}

@@ -1,0 +1,247 @@
+/**
+ * Cross-region coordination (docs/coordination.md), executed for real: statemachines/switchover.asl.json
+ * prepares every peer stack before ExecuteSwitch (or refuses / accepts an unreachable one), and a follow run
+ * of statemachines/reconcile.asl.json waits for the requested writer, repoints, and always ends in RESUME.
+ * AWS stubbed at the SDK; the peer port is a recording fake.
+ */
+import { InvalidConfigError } from '../../lib/core/errors.ts';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SwitchoverGlobalClusterCommand } from '@aws-sdk/client-rds';
+import { sdkError } from '../adapters/aws-fixtures.ts';
+import { GLOBAL_CLUSTER_ID, SWITCHOVER_ARN, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
+import type { PeerProbe, PrepareRequest } from '../../lib/core/peers.ts';
+import type { PeerPorts, PrepareResult } from '../../lib/workflow/world.ts';
+
+interface Decision {
+  step: string;
+  decision: string;
+  reason: string;
+}
+
+/** A peer port that records, in one log shared with the RDS fake, what was asked and when. */
+function recordingPeers(log: string[], reachable: Record<string, boolean>) {
+  const requests: PrepareRequest[] = [];
+  const peers: PeerPorts = {
+    probe: async (region): Promise<PeerProbe> => {
+      log.push(`probe:${region}`);
+      return reachable[region] ? { region, reachable: true, reason: 'the stack answered' } : { region, reachable: false, reason: 'lambda:Invoke timed out' };
+    },
+    prepare: async (region, request): Promise<PrepareResult> => {
+      log.push(`prepare:${region}`);
+      requests.push(request);
+      return { region, followExecutionName: `follow-${region}-0123456789abcdef`, started: true, decisions: [{ step: `pause:pgb-${region}`, decision: 'paused', reason: 'test' }] };
+    },
+    release: async (region) => {
+      log.push(`release:${region}`);
+      return { region, resumed: true, decisions: [{ step: 'release', decision: 'resume', reason: 'test' }] };
+    },
+  };
+  return { peers, requests };
+}
+
+describe('switchover state machine: peer regions', () => {
+  let harness: WorkflowHarness;
+  let log: string[];
+
+  beforeEach(() => {
+    harness = new WorkflowHarness();
+    log = [];
+    harness.cluster.onSwitch = (targetArn) => {
+      log.push('SwitchoverGlobalCluster');
+      harness.cluster.writerArn = targetArn;
+    };
+  });
+  afterEach(() => harness.restore());
+
+  const runSwitchover = (input: Record<string, unknown>) =>
+    harness.run('switchover', input, {
+      RunReconcile: async (task) => {
+        const nested = await harness.run('reconcile', (task as { Input: unknown }).Input);
+        if (nested.status !== 'SUCCEEDED') throw Object.assign(new Error(nested.cause ?? 'reconcile failed'), { name: nested.error ?? 'States.TaskFailed' });
+        return { Status: 'SUCCEEDED', Output: nested.output };
+      },
+    });
+
+  it('asks every peer stack to prepare (pause under a lease, follow the writer) before ExecuteSwitch', async () => {
+    // Prepare
+    const { peers, requests } = recordingPeers(log, { 'us-west-2': true });
+    harness.usePeers(peers);
+
+    // Act
+    const result = await runSwitchover({ globalClusterId: GLOBAL_CLUSTER_ID, targetRegion: 'us-west-2', mode: 'switchover' });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(log).toEqual(['probe:us-west-2', 'prepare:us-west-2', 'SwitchoverGlobalCluster']);
+    expect(result.path.indexOf('PreparePeers')).toBeLessThan(result.path.indexOf('ExecuteSwitch'));
+    expect(result.path.indexOf('PausePoolers')).toBeLessThan(result.path.indexOf('PreparePeers'));
+    expect(requests).toEqual([
+      {
+        globalClusterId: GLOBAL_CLUSTER_ID,
+        targetDbClusterArn: USW2_ARN,
+        targetRegion: 'us-west-2',
+        pause: true,
+        leaseSeconds: harness.config.switchover.pauseBudgetSeconds,
+        requestedAt: expect.any(String),
+        requestedBy: expect.stringMatching(new RegExp(`^${SWITCHOVER_ARN.replace(':stateMachine:', ':execution:')}:`)),
+      },
+    ]);
+    const decisions = (result.output as { decisions: Decision[] }).decisions;
+    expect(decisions).toContainEqual(expect.objectContaining({ step: 'peer:us-west-2', decision: 'prepared' }));
+    expect(decisions).toContainEqual(expect.objectContaining({ step: 'peer', decision: 'proceed' }));
+  });
+
+  it('a switchover that fails after PreparePeers resumes its own region, then releases the prepared peers, then reports', async () => {
+    // Prepare: RDS refuses the switchover.
+    const { peers } = recordingPeers(log, { 'us-west-2': true });
+    harness.usePeers(peers);
+    harness.rds.on(SwitchoverGlobalClusterCommand).rejects(sdkError('InvalidGlobalClusterStateFault', { status: 400, message: 'the global cluster is not available' }));
+
+    // Act
+    const result = await runSwitchover({ globalClusterId: GLOBAL_CLUSTER_ID, targetRegion: 'us-west-2', mode: 'switchover' });
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(log).toEqual(['probe:us-west-2', 'prepare:us-west-2', 'release:us-west-2']);
+    const after = result.path.slice(result.path.indexOf('ExecuteSwitch'));
+    expect(after).toEqual(['ExecuteSwitch', 'ResumePoolersAfterFailure', 'ReleasePeers', 'ReportFailure', 'SwitchoverFailed']);
+    for (const pooler of harness.poolers) expect(pooler.calls.at(-1)).toBe('resume');
+  });
+
+  it('refuses when a peer stack is unreachable: nothing paused, prepared or switched', async () => {
+    // Prepare
+    const { peers } = recordingPeers(log, { 'us-west-2': false });
+    harness.usePeers(peers);
+
+    // Act
+    const result = await runSwitchover({ globalClusterId: GLOBAL_CLUSTER_ID, targetRegion: 'us-west-2', mode: 'switchover' });
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('PreflightRefusedError');
+    expect(result.cause).toContain('us-west-2 (lambda:Invoke timed out)');
+    expect(result.cause).toContain('acceptUnreachablePeers: true');
+    expect(log).toEqual(['probe:us-west-2']);
+    expect(harness.rds).not.toHaveReceivedCommand(SwitchoverGlobalClusterCommand);
+    expect(harness.poolers.every((pooler) => !pooler.calls.includes('pause'))).toBe(true);
+  });
+
+  it('switches without an unreachable peer when the operator accepts it (acceptUnreachablePeers: true)', async () => {
+    // Prepare
+    const { peers } = recordingPeers(log, { 'us-west-2': false });
+    harness.usePeers(peers);
+
+    // Act
+    const result = await runSwitchover({ globalClusterId: GLOBAL_CLUSTER_ID, targetRegion: 'us-west-2', mode: 'switchover', acceptUnreachablePeers: true });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(log).toEqual(['probe:us-west-2', 'SwitchoverGlobalCluster']);
+    const decisions = (result.output as { decisions: Decision[] }).decisions;
+    expect(decisions).toContainEqual(expect.objectContaining({ step: 'peer', decision: 'accept-unreachable' }));
+    expect(decisions).toContainEqual(expect.objectContaining({ step: 'peer:us-west-2', decision: 'skip' }));
+  });
+});
+
+describe('reconcile state machine: follow runs', () => {
+  let harness: WorkflowHarness;
+
+  beforeEach(() => {
+    harness = new WorkflowHarness();
+  });
+  afterEach(() => harness.restore());
+
+  const followInput = (requestedAt: Date, leaseSeconds: number) => ({
+    trigger: 'manual',
+    globalClusterId: GLOBAL_CLUSTER_ID,
+    follow: {
+      targetDbClusterArn: USW2_ARN,
+      targetRegion: 'us-west-2',
+      requestedAt: requestedAt.toISOString(),
+      leaseSeconds,
+      requestedBy: `${SWITCHOVER_ARN.replace(':stateMachine:', ':execution:')}:planned`,
+    },
+  });
+
+  it('resumes this region and ends when the lease runs out and the writer never moved', async () => {
+    // Prepare: the writer stays in us-east-2; after the first look the clock jumps past the lease.
+    for (const pooler of harness.poolers) await pooler.pauseWrites();
+    const observe = harness.world.observeTopology;
+    let observed = 0;
+    harness.world = {
+      ...harness.world,
+      observeTopology: async () => {
+        observed += 1;
+        if (observed === 2) harness.clockOffsetMs = 120_000;
+        return observe();
+      },
+    };
+
+    // Act
+    const result = await harness.run('reconcile', followInput(new Date(), 60));
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path).toContain('WaitForFollow');
+    expect(result.path.slice(-2)).toEqual(['ResumeAtLeaseEnd', 'FollowLeaseEnded']);
+    expect(result.path).not.toContain('ApplyPoolers');
+    expect(result.output).toMatchObject({ outcome: 'lease-ended', reason: expect.stringContaining('60 s lease') });
+    for (const pooler of harness.poolers) {
+      expect(pooler.calls.at(-1)).toBe('resume');
+      expect(pooler.calls).not.toContain('apply');
+    }
+  });
+
+  it('waits for the requested writer, repoints this region to it, then resumes', async () => {
+    // Prepare: two observations still show us-east-2 (the switch is under way), then us-west-2 is the writer.
+    for (const pooler of harness.poolers) await pooler.pauseWrites();
+    harness.cluster.writerArn = USW2_ARN;
+    harness.cluster.script.push(
+      { writerArn: USE2_ARN },
+      { writerArn: USE2_ARN, status: 'switching-over', failoverState: { Status: 'switching-over', FromDbClusterArn: USE2_ARN, ToDbClusterArn: USW2_ARN, IsDataLossAllowed: false } },
+    );
+
+    // Act
+    const result = await harness.run('reconcile', followInput(new Date(), 60));
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path.filter((state) => state === 'CheckFollow')).toHaveLength(3);
+    expect(result.path.indexOf('ApplyPoolers')).toBeLessThan(result.path.indexOf('ResumeFollowedPoolers'));
+    expect(result.path.slice(-1)).toEqual(['Done']);
+    expect(result.output).toMatchObject({ outcome: 'converged', writerRegion: 'us-west-2' });
+    for (const pooler of harness.poolers) {
+      expect(pooler.calls.lastIndexOf('apply')).toBeGreaterThan(-1);
+      expect(pooler.calls.lastIndexOf('resume')).toBeGreaterThan(pooler.calls.lastIndexOf('apply'));
+    }
+  });
+
+  it('a follow run whose check fails still resumes (the failure path) and fails with the reason', async () => {
+    // Prepare: the topology cannot be read by CheckFollow (a fatal error, after the lock was taken).
+    harness.world = { ...harness.world, observeTopology: async () => Promise.reject(new InvalidConfigError('global cluster app-global is not in this account')) };
+
+    // Act
+    const result = await harness.run('reconcile', followInput(new Date(), 60));
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.path).toEqual(expect.arrayContaining(['CheckFollow', 'ResumePoolers', 'ReportFailure']));
+    for (const pooler of harness.poolers) expect(pooler.calls).toContain('resume');
+  });
+
+  it('a follow run with a malformed follow block fails before the lock and touches no pooler (prepare-for-switch validates what it starts)', async () => {
+    // Prepare
+    const input = followInput(new Date(), 60);
+    const broken = { ...input, follow: { ...input.follow, requestedAt: 'yesterday' } };
+
+    // Act
+    const result = await harness.run('reconcile', broken);
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.path).toEqual(expect.arrayContaining(['AcquireRunLock', 'FailedBeforeLock', 'ReportFailure']));
+    expect(result.path).not.toContain('CheckFollow');
+    for (const pooler of harness.poolers) expect(pooler.calls).toEqual([]);
+  });
+});
