@@ -908,7 +908,7 @@ describe('observability, access entries and VPC resolvers (serverless/*.cjs)', (
     const reversed = await eksAccess(context({ 'failover:eksClusterNames': ['app_use2', 'appuse2', 'app-use2'] }));
 
     // Assess
-    expect(Object.keys(forward.Resources ?? {})).toHaveLength(18);
+    expect(Object.keys(forward.Resources ?? {})).toHaveLength(3 * EKS_FUNCTIONS.length);
     expect(Object.keys(reversed.Resources ?? {}).sort()).toEqual(Object.keys(forward.Resources ?? {}).sort());
     expect(eksAccess.accessEntryLogicalId('app-use2', 'PlanRole')).toMatch(/^[A-Za-z0-9]{1,255}$/);
   });
