@@ -578,11 +578,12 @@ function describeSwitch(stage: Stage, record: SwitchRecord, load: LoadResult, on
   const allRepointed = counted.every((time) => time !== undefined);
   const lastRepoint = allRepointed ? Math.max(...(counted as number[])) : undefined;
   const fromMs = record.workflowStartedAt;
-  const toMs = Math.min(nextStart, Math.max(record.workflowEndedAt, lastRepoint ?? 0, ...move.deliveries.map((delivery) => delivery.at)) + 500);
-  const acknowledgedBefore = load.commits.filter((commit) => commit.endedAt <= promotedAt);
-  // Started after the promotion and acknowledged before the old writer could be writer again (the next switch).
   // The first write the new writer acknowledged after the operator started (before the switch it was a replica).
   const firstOnNew = load.commits.filter((commit) => commit.serverPort === move.to.server.port && commit.endedAt >= record.workflowStartedAt).reduce<(typeof load.commits)[number] | undefined>((first, commit) => (!first || commit.endedAt < first.endedAt ? commit : first), undefined);
+  // The window runs until writes flow again, too (a pool may hold them past the workflow's end).
+  const toMs = Math.min(nextStart, Math.max(record.workflowEndedAt, lastRepoint ?? 0, firstOnNew?.endedAt ?? 0, ...move.deliveries.map((delivery) => delivery.at)) + 500);
+  const acknowledgedBefore = load.commits.filter((commit) => commit.endedAt <= promotedAt);
+  // Started after the promotion and acknowledged before the old writer could be writer again (the next switch).
   const onOldAfter = load.commits.filter((commit) => commit.serverPort === move.from.server.port && commit.startedAt >= promotedAt && commit.endedAt <= windowEnd);
   const regions: Record<string, SwitchRegionResult> = {};
   for (const region of stage.regions) {
