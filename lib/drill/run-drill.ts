@@ -518,9 +518,8 @@ async function runRegionOutage(
   await bouncer.startProcess();
   // The region's own scheduled reconcile (its EventBridge schedule fires again once the region is back).
   const scheduled = stage.stepFunctions.run('reconcile', stage.stacks[dead.region]!.world, { trigger: 'schedule', globalClusterId: DRILL_GLOBAL_CLUSTER_ID });
-  await failover.move.done;
+  const [reconciled] = await Promise.all([scheduled, failover.move.done]);
   outage.rejoinedAt = failover.move.rejoinedAt ?? nowMs();
-  const reconciled = await scheduled;
   if (reconciled.status !== 'SUCCEEDED') throw new Error(`${dead.region}'s scheduled reconcile after its return failed: ${reconciled.error}: ${reconciled.cause}`);
   outage.repointedAt = nowMs();
   const routed = (await stage.stacks[dead.region]!.targets[0]!.observe()).aliases[drillAliases(options).writeAlias] ?? null;
