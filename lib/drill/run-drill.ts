@@ -4,8 +4,9 @@
  * AWS deploys it: its own config region, Step Functions (run registry and lock), event bus and intake, and
  * a World that sees only its own region's PgBouncer. The operator starts the real switchover state machine
  * in one region's stack; the local global cluster delivers RDS events only into the buses that
- * `eventDelivery` names. Measures what clients experienced, per region, and checks the invariants.
- * Everything runs on 127.0.0.1 and is stopped and removed at the end, also on failure and Ctrl-C.
+ * `eventDelivery` names. Scenario region-outage kills the writer region instead (runRegionOutage) and has
+ * the operator fail over from the survivor. Measures what clients experienced, per region, and checks the
+ * invariants. Everything runs on 127.0.0.1 and is stopped and removed at the end, also on failure and Ctrl-C.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
