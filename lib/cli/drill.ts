@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { InvalidInputError } from '../core/errors.ts';
 import { MissingBinaryError } from '../local/binaries.ts';
 import { runDrill, type DrillOptions } from '../drill/run-drill.ts';
+import type { DrillRegions } from '../drill/drill-config.ts';
 import { DrillEventDeliveries, DrillPoolModes, DrillScenarios, DrillStrategies, type DrillResults } from '../drill/results.ts';
 import { renderProgressLine, renderResultsTable, renderTimeline } from '../drill/report-text.ts';
 import { renderHtmlReport } from '../drill/report-html.ts';
@@ -19,7 +20,8 @@ import { checkOutputPaths, type OutputPath } from './output-paths.ts';
 
 export const DRILL_USAGE = `usage: aurora-failover drill [options]
 
-  --scenario switchover|failover|switchover-failback   default switchover-failback
+  --scenario switchover|failover|switchover-failback|region-outage
+                                                       default switchover-failback
   --strategy live|reload|restart                       default live (how PgBouncer follows the writer)
   --pool-mode transaction|session                      default transaction
   --duration <seconds>                                 client load duration, default 30
@@ -31,6 +33,15 @@ export const DRILL_USAGE = `usage: aurora-failover drill [options]
   --duplicate-events                                   deliver every RDS event twice
   --promotion-ms <n>                                   hold the database fenced, not yet promoted, at least n ms
                                                        (Aurora's switchover window is tens of seconds), default 0
+  --regions <writer>,<replica>                         the two regions, default us-east-2,us-west-2
+                                                       (region-outage: us-west-2,us-east-1; the writer region dies,
+                                                       with the Global Accelerator API if it is us-west-2 and
+                                                       Route 53's if it is us-east-1)
+  --outage-at-ms <n>                                   region-outage: when the writer region dies, default
+                                                       max(3000, 15% of the duration)
+  --operator-delay-ms <n>                              region-outage: outage -> operator starts failover, default 1000
+  --down-ms <n>                                        region-outage: failover done -> region returns, default 3000
+  --max-rpo-lag-ms <n>                                 region-outage: the failover's maxRpoLagMs (default: none)
   --write-alias <name>                                 PgBouncer database name for writes, default appdb
   --read-alias <name>                                  PgBouncer database name for reads, default appdb_ro
   --json <file>                                        write the results as JSON
@@ -50,6 +61,11 @@ const OPTIONS = {
   'event-delay-ms': { type: 'string' },
   'duplicate-events': { type: 'boolean' },
   'promotion-ms': { type: 'string' },
+  regions: { type: 'string' },
+  'outage-at-ms': { type: 'string' },
+  'operator-delay-ms': { type: 'string' },
+  'down-ms': { type: 'string' },
+  'max-rpo-lag-ms': { type: 'string' },
   'write-alias': { type: 'string' },
   'read-alias': { type: 'string' },
   json: { type: 'string' },
@@ -69,11 +85,19 @@ export interface DrillCliOptions extends Omit<DrillOptions, 'onProgress' | 'onDe
 export function parseDrillOptions(argv: readonly string[]): DrillCliOptions | 'help' {
   const values = parseOptions(argv, OPTIONS);
   if (values.help) return 'help';
+  const scenario = oneOf(values.scenario ?? 'switchover-failback', DrillScenarios, '--scenario');
+  const outageOnly = { 'outage-at-ms': values['outage-at-ms'], 'operator-delay-ms': values['operator-delay-ms'], 'down-ms': values['down-ms'], 'max-rpo-lag-ms': values['max-rpo-lag-ms'] };
+  for (const [flag, value] of Object.entries(outageOnly)) {
+    if (value !== undefined && scenario !== 'region-outage') throw new InvalidInputError(`--${flag} applies only to --scenario region-outage`);
+  }
+  const durationMs = wholeNumber(values.duration ?? (scenario === 'region-outage' ? '40' : '30'), '--duration', 5, 3600) * 1000;
+  const outageAtMs = values['outage-at-ms'] === undefined ? undefined : wholeNumber(values['outage-at-ms'], '--outage-at-ms', 500, 3_600_000);
+  if (outageAtMs !== undefined && outageAtMs >= durationMs) throw new InvalidInputError(`--outage-at-ms ${outageAtMs} must be within --duration (${durationMs} ms)`);
   return {
-    scenario: oneOf(values.scenario ?? 'switchover-failback', DrillScenarios, '--scenario'),
+    scenario,
     strategy: oneOf(values.strategy ?? 'live', DrillStrategies, '--strategy'),
     poolMode: oneOf(values['pool-mode'] ?? 'transaction', DrillPoolModes, '--pool-mode'),
-    durationMs: wholeNumber(values.duration ?? '30', '--duration', 5, 3600) * 1000,
+    durationMs,
     clientsPerRegion: wholeNumber(values.clients ?? '4', '--clients', 1, 64),
     targetWriteTps: wholeNumber(values.tps ?? '1000', '--tps', 10, 20_000),
     eventDelivery: oneOf(values['event-delivery'] ?? 'old-writer', DrillEventDeliveries, '--event-delivery'),
@@ -81,6 +105,11 @@ export function parseDrillOptions(argv: readonly string[]): DrillCliOptions | 'h
     duplicateEvents: values['duplicate-events'] ?? false,
     promotionMs: wholeNumber(values['promotion-ms'] ?? '0', '--promotion-ms', 0, 600_000),
     quiet: values.quiet ?? false,
+    ...(values.regions !== undefined ? { regions: parseRegions(values.regions) } : {}),
+    ...(outageAtMs !== undefined ? { outageAtMs } : {}),
+    ...(values['operator-delay-ms'] !== undefined ? { operatorDelayMs: wholeNumber(values['operator-delay-ms'], '--operator-delay-ms', 0, 600_000) } : {}),
+    ...(values['down-ms'] !== undefined ? { downMs: wholeNumber(values['down-ms'], '--down-ms', 0, 600_000) } : {}),
+    ...(values['max-rpo-lag-ms'] !== undefined ? { maxRpoLagMs: wholeNumber(values['max-rpo-lag-ms'], '--max-rpo-lag-ms', 0, 3_600_000) } : {}),
     ...aliasOptions(values['write-alias'], values['read-alias']),
     ...(values.json ? { json: values.json } : {}),
     ...(values.report ? { report: values.report } : {}),
@@ -125,7 +154,7 @@ export async function executeDrill(options: DrillCliOptions): Promise<DrillResul
   process.stderr.write(
     `drill: ${options.scenario}, strategy ${options.strategy}, ${options.poolMode} pooling, ${options.clientsPerRegion} clients/region, ` +
       `${options.targetWriteTps} writes/s, ${options.durationMs / 1000} s, RDS events to ${options.eventDelivery ?? 'old-writer'} bus(es) after ${options.eventDelayMs ?? 2000} ms` +
-      `${options.duplicateEvents ? ' (twice)' : ''}${options.promotionMs ? `, promotion held ${options.promotionMs} ms` : ''} (servers on 127.0.0.1; Ctrl-C stops and cleans up)\n`,
+      `${options.duplicateEvents ? ' (twice)' : ''}${options.promotionMs ? `, promotion held ${options.promotionMs} ms` : ''}${options.regions ? `, regions ${options.regions.join(',')}` : ''} (servers on 127.0.0.1; Ctrl-C stops and cleans up)\n`,
   );
   let lastPrinted = 0;
   const results = await runDrill({
@@ -176,6 +205,17 @@ function aliasOptions(write: string | undefined, read: string | undefined): { wr
   if (write !== undefined && write === (read ?? 'appdb_ro')) throw new InvalidInputError('--write-alias and --read-alias must differ');
   if (read !== undefined && read === (write ?? 'appdb')) throw new InvalidInputError('--write-alias and --read-alias must differ');
   return { ...(write !== undefined ? { writeAlias: write } : {}), ...(read !== undefined ? { readAlias: read } : {}) };
+}
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/** `--regions writer,replica`: two distinct AWS region names. */
+function parseRegions(value: string): DrillRegions {
+  const parts = value.split(',').map((part) => part.trim());
+  if (parts.length !== 2 || parts.some((part) => !REGION.test(part)) || parts[0] === parts[1]) {
+    throw new InvalidInputError(`--regions must be two different AWS region names, writer first (e.g. us-west-2,us-east-1), got ${JSON.stringify(value).slice(0, 70)}`);
+  }
+  return [parts[0]!, parts[1]!];
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {

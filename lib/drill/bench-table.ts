@@ -71,7 +71,72 @@ const COLUMNS: readonly TextColumn[] = [
  */
 export function renderBenchTable(bench: BenchResults): string {
   if (bench.runs.length === 0) return 'Benchmark: no runs';
-  const rows = bench.runs.map(benchRow).map((row) => [
+  const outages = bench.runs.filter((run) => run.outage);
+  const switches = bench.runs.filter((run) => !run.outage);
+  const tables = switches.length ? [renderSwitchTable(switches)] : [];
+  if (outages.length) tables.push(`Region outage (failover from the survivor, return, failback)\n${renderOutageTable(outages)}`);
+  return tables.join('\n\n');
+}
+
+export interface OutageBenchRow {
+  deadRegion: string;
+  controlPlanesDown: string;
+  /** Operator's start -> the new writer acknowledged a write (run-lock waits included). */
+  writesResumedAfterStartMs: number | undefined;
+  promotionMs: number;
+  rpoLagAtStartMs: number | undefined;
+  lostAcknowledgedCommits: number;
+  commitsOnOldWriterAfterPromotion: number;
+  /** Failed transactions during the failback, every region. */
+  failbackFailed: number;
+  invariantsOk: boolean;
+}
+
+/** The numbers of one region-outage run. */
+export function outageBenchRow(run: DrillResults): OutageBenchRow {
+  const [failover, failback] = run.switches;
+  return {
+    deadRegion: run.outage?.region ?? '?',
+    controlPlanesDown: run.outage?.controlPlanesDown.join(', ') || 'none',
+    writesResumedAfterStartMs: failover?.writesResumedAfterStartMs,
+    promotionMs: failover?.promotionMs ?? 0,
+    rpoLagAtStartMs: failover?.rpoLagAtStartMs,
+    lostAcknowledgedCommits: sum(run.switches.map((drillSwitch) => drillSwitch.lostAcknowledgedCommits)),
+    commitsOnOldWriterAfterPromotion: sum(run.switches.map((drillSwitch) => drillSwitch.commitsOnOldWriterAfterPromotion)),
+    failbackFailed: failback ? sum(Object.values(failback.regions).map((region) => region.failed)) : 0,
+    invariantsOk: run.invariants.every((invariant) => invariant.ok),
+  };
+}
+
+const OUTAGE_COLUMNS: readonly TextColumn[] = [
+  { header: 'dead region', align: 'left' },
+  { header: 'control plane down', align: 'left' },
+  { header: 'writes resumed after start ms', align: 'right' },
+  { header: 'promotion ms', align: 'right' },
+  { header: 'lag at start ms', align: 'right' },
+  { header: 'lost commits', align: 'right' },
+  { header: 'old-writer commits', align: 'right' },
+  { header: 'failback failed tx', align: 'right' },
+  { header: 'invariants', align: 'left' },
+];
+
+function renderOutageTable(runs: readonly DrillResults[]): string {
+  const rows = runs.map(outageBenchRow).map((row) => [
+    row.deadRegion,
+    row.controlPlanesDown,
+    row.writesResumedAfterStartMs === undefined ? 'never' : formatMs(row.writesResumedAfterStartMs),
+    formatMs(row.promotionMs),
+    row.rpoLagAtStartMs === undefined ? '-' : formatMs(row.rpoLagAtStartMs),
+    String(row.lostAcknowledgedCommits),
+    String(row.commitsOnOldWriterAfterPromotion),
+    String(row.failbackFailed),
+    row.invariantsOk ? '✔ ok' : '✘ FAIL',
+  ]);
+  return renderTextTable(OUTAGE_COLUMNS, rows);
+}
+
+function renderSwitchTable(runs: readonly DrillResults[]): string {
+  const rows = runs.map(benchRow).map((row) => [
     row.strategy,
     row.poolMode,
     row.eventDelivery,

@@ -1,11 +1,15 @@
 /**
  * The drill's deployment config: the same schema as config/<stage>.yml, for two local "regions".
- * Region A (us-east-2) starts as the writer; B (us-west-2) is its streaming replica.
+ * Region A (us-east-2) starts as the writer; B (us-west-2) is its streaming replica (`--regions` names others).
  */
 import { parseConfig, type Config } from '../core/config.ts';
 
 export const DRILL_GLOBAL_CLUSTER_ID = 'drill-global';
 export const DRILL_REGIONS = ['us-east-2', 'us-west-2'] as const;
+/** The drill's two regions: the first starts as the writer, the second is its streaming replica. */
+export type DrillRegions = readonly [string, string];
+/** region-outage's default: the writer region us-west-2 dies and takes the Global Accelerator API with it. */
+export const OUTAGE_REGIONS: DrillRegions = ['us-west-2', 'us-east-1'];
 export const WRITE_ALIAS = 'appdb';
 export const READ_ALIAS = 'appdb_ro';
 const ACCOUNT = '000000000000';
@@ -18,7 +22,11 @@ export function drillPoolerName(region: string): string {
   return `pgbouncer-${region}`;
 }
 
-export function drillConfig(aliases: { readonly write: string; readonly read: string } = { write: WRITE_ALIAS, read: READ_ALIAS }): Config {
+export function drillConfig(
+  aliases: { readonly write: string; readonly read: string } = { write: WRITE_ALIAS, read: READ_ALIAS },
+  options: { readonly regions?: DrillRegions; readonly trafficPolicy?: 'follow-writer' | 'drain-unhealthy' } = {},
+): Config {
+  const regions = options.regions ?? DRILL_REGIONS;
   const region = (name: string) => ({
     dbClusterArn: drillClusterArn(name),
     poolers: [
@@ -37,8 +45,8 @@ export function drillConfig(aliases: { readonly write: string; readonly read: st
   return parseConfig(
     {
       globalClusterId: DRILL_GLOBAL_CLUSTER_ID,
-      regions: Object.fromEntries(DRILL_REGIONS.map((name) => [name, region(name)])),
-      traffic: { policy: 'follow-writer', weights: { writer: 100, others: 50 } },
+      regions: Object.fromEntries(regions.map((name) => [name, region(name)])),
+      traffic: { policy: options.trafficPolicy ?? 'follow-writer', weights: { writer: 100, others: 50 } },
       reconcile: { schedule: 'disabled', stableTimeoutSeconds: 120, pollSeconds: 1 },
       switchover: { pauseBudgetSeconds: 60, timeoutSeconds: 120, lockLeaseSeconds: 600 },
     },

@@ -84,6 +84,8 @@ export class LocalAuroraGlobalCluster {
   readonly #delivery: EventDeliveryOptions;
   readonly #promotionHoldMs: number;
   readonly #pendingDeliveries = new Set<Promise<unknown>>();
+  /** Regions that are down (scenario region-outage), each with the resolver of its return. */
+  readonly #down = new Map<string, { back: Promise<void>; resolve: () => void }>();
 
   constructor(options: {
     env: LocalEnvironment;
@@ -124,12 +126,32 @@ export class LocalAuroraGlobalCluster {
     }
   }
 
+  /** The region is gone at once (its servers were killed by the caller): its APIs and event bus fail until regionUp. */
+  regionDown(region: string): void {
+    this.member(region);
+    if (this.#down.has(region)) return;
+    let resolve = () => {};
+    const back = new Promise<void>((done) => (resolve = done));
+    this.#down.set(region, { back, resolve });
+  }
+
+  /** The region is back: a failover whose old writer is there can now rebuild it as a replica. */
+  regionUp(region: string): void {
+    this.#down.get(region)?.resolve();
+    this.#down.delete(region);
+  }
+
+  isDown(region: string): boolean {
+    return this.#down.has(region);
+  }
+
   #emit(move: WriterMove, eventId: string, member: LocalMember, message: string): void {
     const event: LocalRdsEvent = { id: randomUUID(), eventId, member, message, at: new Date() };
     const copies = this.#delivery.duplicate ? 2 : 1;
     for (const region of this.#busRegionsFor(move)) {
       const bus = this.#buses[region];
-      if (!bus) continue;
+      // A dead region's EventBridge delivers nothing.
+      if (!bus || this.isDown(region)) continue;
       for (let copy = 0; copy < copies; copy += 1) {
         const delivery = sleep(this.#delivery.delayMs + copy * 50).then(() => {
           move.deliveries.push({ region, eventId, at: nowMs() });
@@ -154,9 +176,12 @@ export class LocalAuroraGlobalCluster {
   /** Shaped like one DescribeGlobalClusters `GlobalClusters[]` entry. */
   describe(): GlobalCluster {
     const moving = this.#moving;
+    // After a failover whose old writer's region is down, the global cluster does not report `available`
+    // (the old primary cannot be rebuilt yet), with no FailoverState: the case reconcile.unavailableGraceSeconds bounds.
+    const orphaned = moving?.promotedAt !== undefined && moving.mode === 'failover' && this.isDown(moving.from.region);
     return {
       GlobalClusterIdentifier: this.globalClusterId,
-      Status: moving && moving.promotedAt === undefined ? (moving.mode === 'switchover' ? 'switching-over' : 'failing-over') : 'available',
+      Status: moving && moving.promotedAt === undefined ? (moving.mode === 'switchover' ? 'switching-over' : 'failing-over') : orphaned ? 'failing-over' : 'available',
       Engine: 'aurora-postgresql',
       Endpoint: `${this.globalClusterId}.global-local.global.rds.amazonaws.com`,
       GlobalClusterMembers: this.members.map((member) => ({
@@ -203,6 +228,8 @@ export class LocalAuroraGlobalCluster {
       emit(RdsEventId.OldPrimaryShutDown, from, `The primary DB cluster ${from.dbClusterArn} no longer accepts writes.`);
       emit(RdsEventId.WaitingForSync, to, `Waiting for ${to.dbClusterArn} to catch up with the primary.`);
       move.decisions.push((await waitForReplay(to.server, fenced.detail.lsn)).decision);
+    } else if (this.isDown(from.region)) {
+      move.decisions.push(decide(`failover:${from.region}`, 'gone', `${from.region} is down (killed, not fenced): promoting what ${to.region} has replayed`));
     } else {
       // Unplanned: the old writer is gone; promote what the target has (acknowledged commits may be lost).
       await from.server.stop();
@@ -224,6 +251,12 @@ export class LocalAuroraGlobalCluster {
       emit(RdsEventId.SwitchoverFinished, from, `Global switchover to DB cluster ${to.dbClusterArn} in Region ${to.region} finished.`);
     } else {
       emit(RdsEventId.FailoverCompleted, to, `Global failover to DB cluster ${to.dbClusterArn} in Region ${to.region} completed.`);
+    }
+    const down = this.#down.get(from.region);
+    if (down) {
+      // Aurora rebuilds the old primary as a secondary only once its region is back; it never takes a write again.
+      move.decisions.push(decide(`rejoin:${from.region}`, 'waiting', `${from.region} is down: it is rebuilt as a replica of ${to.region} when it returns`));
+      await down.back;
     }
     const demoted = await demoteToReplica(this.#env, from.server, to.server);
     move.decisions.push(demoted.decision);

@@ -35,20 +35,23 @@ export class LocalStepFunctions {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #names = new Set<string>();
   readonly #logger: StepLogger;
+  readonly #waitMs: Readonly<Record<string, number>>;
 
-  private constructor(definitions: Record<WorkflowKind, StateMachineDefinition>, logger: StepLogger) {
+  private constructor(definitions: Record<WorkflowKind, StateMachineDefinition>, logger: StepLogger, waitMs: Readonly<Record<string, number>>) {
     this.#definitions = definitions;
     this.#logger = logger;
+    this.#waitMs = waitMs;
   }
 
-  static async load(statemachinesDir: URL, logger: StepLogger): Promise<LocalStepFunctions> {
+  /** `waitMs` overrides the drill's short waits per Wait state (e.g. the ASL's own 5 s LetConcurrentRunsAppear). */
+  static async load(statemachinesDir: URL, logger: StepLogger, waitMs: Readonly<Record<string, number>> = {}): Promise<LocalStepFunctions> {
     const [reconcile, switchover] = await Promise.all([
       loadDefinition(new URL('reconcile.asl.json', statemachinesDir).pathname),
       loadDefinition(new URL('switchover.asl.json', statemachinesDir).pathname),
     ]);
     prepareDefinition(reconcile);
     prepareDefinition(switchover);
-    return new LocalStepFunctions({ reconcile, switchover }, logger);
+    return new LocalStepFunctions({ reconcile, switchover }, logger, { ...WAIT_MS, ...waitMs });
   }
 
   /**
@@ -78,7 +81,7 @@ export class LocalStepFunctions {
       definition,
       input,
       tasks: localTasksFor(definition, world, options.extraTasks, this.#logger),
-      waitMs: WAIT_MS,
+      waitMs: this.#waitMs,
       retryMs: Object.fromEntries(Object.keys(definition.States).map((state) => [state, RETRY_MS])),
       context: { Execution: { Id: executionArn, Name: name, StartTime: startTime.toISOString(), Input: input, RoleArn: 'arn:aws:iam::000000000000:role/drill' } },
     }).finally(() => {

@@ -39,10 +39,24 @@ export function renderResultsTable(results: DrillResults): string {
   sections.push(`Clients per region\n${table(regionTable(results))}`);
   const overhead = describeOverhead(results);
   if (overhead) sections.push(`${INDENT}${overhead}`);
+  if (results.outage) sections.push(describeOutage(results));
   const failedCount = results.invariants.filter((invariant) => !invariant.ok).length;
   const verdict = failedCount === 0 ? 'all ok' : `${failedCount} FAIL`;
   sections.push(`Invariants (${verdict})\n${results.invariants.map(renderInvariant).join('\n')}`);
   return sections.join('\n\n');
+}
+
+/** Scenario region-outage: what died when, what the operator's failover and the failback took. */
+function describeOutage(results: DrillResults): string {
+  const outage = results.outage!;
+  const seconds = (ms: number | undefined) => (ms === undefined ? 'never' : `${(ms / 1000).toFixed(3)} s`);
+  const lines = [
+    `${outage.region} died at ${seconds(outage.atMs)} (SIGKILL; its APIs${outage.controlPlanesDown.length ? ` and the ${outage.controlPlanesDown.join(' and ')} control plane` : ''} unreachable); operator started the failover at ${seconds(outage.operatorStartMs)}`,
+    `returned at ${seconds(outage.returnedAtMs)}, old writer a replica again at ${seconds(outage.rejoinedAtMs)}, its PgBouncer repointed by its own scheduled reconcile at ${seconds(outage.repointedAtMs)} (writes -> ${outage.writeRoutedToOnReturn ?? 'unknown'}), clients back at ${seconds(outage.clientsBackAtMs)}`,
+    `writes in flight in ${outage.region} when it died (failed with it): ${outage.failedInDeadRegion}`,
+    ...results.switches.map((item) => `${item.from} -> ${item.to} (from ${item.home ?? '?'}'s stack): writes resumed ${item.writesResumedAfterStartMs ?? 'never'} ms after the start; target lag at start ${item.rpoLagAtStartMs ?? '?'} ms${item.trafficNote ? `; ${item.trafficNote}` : ''}`),
+  ];
+  return `Region outage\n${lines.map((line) => INDENT + line).join('\n')}`;
 }
 
 export interface DrillProgress {

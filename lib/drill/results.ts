@@ -4,7 +4,7 @@
  * series times are milliseconds since the drill started.
  */
 
-export const DrillScenarios = ['switchover', 'failover', 'switchover-failback'] as const;
+export const DrillScenarios = ['switchover', 'failover', 'switchover-failback', 'region-outage'] as const;
 export type DrillScenario = (typeof DrillScenarios)[number];
 
 export const DrillStrategies = ['live', 'reload', 'restart'] as const;
@@ -38,6 +38,30 @@ export interface DrillResults {
   invariants: DrillInvariant[];
   /** Promotion -> every PgBouncer serves the new writer: the drill's own overhead (max over switches). */
   overheadMs?: number;
+  /** Scenario region-outage: the writer region that died, and when (ms since the drill started). */
+  outage?: DrillOutage;
+}
+
+/** What died in scenario region-outage, and how it came back. Times are ms since the drill started. */
+export interface DrillOutage {
+  region: string;
+  atMs: number;
+  /** Traffic control planes served from the dead region (global-accelerator: us-west-2, route53: us-east-1). */
+  controlPlanesDown: string[];
+  /** The operator started the failover from the surviving region's stack. */
+  operatorStartMs: number;
+  /** The region (its APIs, EKS and the old writer's hosts) came back. */
+  returnedAtMs?: number;
+  /** The old writer streams from the new one (pg_rewind or a fresh base backup). */
+  rejoinedAtMs?: number;
+  /** The returning region's own scheduled reconcile repointed its PgBouncer. */
+  repointedAtMs?: number;
+  /** Its clients were let back in (only after the repoint). */
+  clientsBackAtMs?: number;
+  /** What the returning region's PgBouncer routed writes to when its clients came back (region name or host:port). */
+  writeRoutedToOnReturn?: string;
+  /** Writes the dead region's clients had in flight when it died (they fail with it). */
+  failedInDeadRegion: number;
 }
 
 export interface DrillSwitch {
@@ -52,6 +76,16 @@ export interface DrillSwitch {
   commitsOnOldWriterAfterPromotion: number;
   /** Acknowledged commits missing on the new writer after the switch; must be 0. */
   lostAcknowledgedCommits: number;
+  /** The operator's start -> the first write acknowledged by the new writer. */
+  writesResumedAfterStartMs?: number;
+  /** The target's replication lag (what the preflight's readRpoLag read) when the operator started. */
+  rpoLagAtStartMs?: number;
+  /** The stack that ran the switch workflow. */
+  home?: string;
+  /** The run summary's traffic note: what was not moved and why (a control plane did not answer). */
+  trafficNote?: string;
+  /** Traffic systems not moved (TrafficDegraded). */
+  trafficDegraded?: string[];
   /** Measured in this switch's window. */
   regions: Record<string, SwitchRegionResult>;
 }

@@ -4,8 +4,9 @@
  * AWS deploys it: its own config region, Step Functions (run registry and lock), event bus and intake, and
  * a World that sees only its own region's PgBouncer. The operator starts the real switchover state machine
  * in one region's stack; the local global cluster delivers RDS events only into the buses that
- * `eventDelivery` names. Measures what clients experienced, per region, and checks the invariants.
- * Everything runs on 127.0.0.1 and is stopped and removed at the end, also on failure and Ctrl-C.
+ * `eventDelivery` names. Scenario region-outage kills the writer region instead (runRegionOutage) and has
+ * the operator fail over from the survivor. Measures what clients experienced, per region, and checks the
+ * invariants. Everything runs on 127.0.0.1 and is stopped and removed at the end, also on failure and Ctrl-C.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
@@ -27,11 +28,13 @@ import type { PeerPorts, PrepareResult, ReleaseResult, World } from '../workflow
 import { createPrepareForSwitchHandler } from '../../functions/prepare-for-switch.ts';
 import type { PeerProbe } from '../core/peers.ts';
 import { describeError, InvalidInputError } from '../core/errors.ts';
-import { drillClusterArn, drillConfig, drillPoolerName, DRILL_GLOBAL_CLUSTER_ID, DRILL_REGIONS, rdsEventEnvelope, READ_ALIAS, WRITE_ALIAS } from './drill-config.ts';
+import { toFailoverError } from '../adapters/aws-errors.ts';
+import { drillClusterArn, drillConfig, drillPoolerName, DRILL_GLOBAL_CLUSTER_ID, DRILL_REGIONS, OUTAGE_REGIONS, rdsEventEnvelope, READ_ALIAS, WRITE_ALIAS, type DrillRegions } from './drill-config.ts';
 import { LocalAuroraGlobalCluster, type LocalMember, type WriterMove } from './local-aurora.ts';
 import { LocalStepFunctions } from './local-step-functions.ts';
-import { createLocalWorld, LocalTrafficWeights } from './local-world.ts';
-import type { DrillEventDelivery, DrillInvariant, DrillPhase, DrillPoolMode, DrillResults, DrillScenario, DrillSeries, DrillStrategy, DrillSwitch, RegionResult, SwitchRegionResult } from './results.ts';
+import { createLocalWorld, LocalTrafficWeights, TRAFFIC_CONTROL_PLANE_REGION } from './local-world.ts';
+import { TrafficKind } from '../core/types.ts';
+import type { DrillEventDelivery, DrillOutage, DrillInvariant, DrillPhase, DrillPoolMode, DrillResults, DrillScenario, DrillSeries, DrillStrategy, DrillSwitch, RegionResult, SwitchRegionResult } from './results.ts';
 
 export interface DrillProgress {
   readonly phase: string;
@@ -57,6 +60,16 @@ export interface DrillOptions {
   readonly duplicateEvents?: boolean;
   /** Hold the database fenced and unpromoted at least this long per move (Aurora: tens of seconds). */
   readonly promotionMs?: number;
+  /** The two regions, writer first; default us-east-2,us-west-2 (region-outage: us-west-2,us-east-1). */
+  readonly regions?: DrillRegions;
+  /** region-outage: when the writer region dies, ms after the load started; default max(3000, 15% of the duration). */
+  readonly outageAtMs?: number;
+  /** region-outage: the operator starts the failover this long after the outage; default 1000. */
+  readonly operatorDelayMs?: number;
+  /** region-outage: the dead region comes back this long after the failover workflow ended; default 3000. */
+  readonly downMs?: number;
+  /** region-outage: the failover's maxRpoLagMs (the preflight refuses above it while the old region answers). */
+  readonly maxRpoLagMs?: number;
   /** PgBouncer database names of the two aliases; default appdb / appdb_ro. */
   readonly writeAlias?: string;
   readonly readAlias?: string;
@@ -71,6 +84,8 @@ const BUCKET_MS = 100;
 /** Every region's PgBouncer must serve the new writer this soon after the promotion. */
 const REPOINT_LIMIT_MS = 5_000;
 const PROGRESS_EVERY_MS = 250;
+/** The ASL's LetConcurrentRunsAppear (5 s), kept in scenario region-outage so its timings are AWS's. */
+const OUTAGE_SETTLE_MS = 5_000;
 const STATEMACHINES_DIR = new URL('../../statemachines/', import.meta.url);
 
 /** One pooler target whose applies are timed: when did it start sending writes to a given writer? */
@@ -125,6 +140,7 @@ interface RegionStack {
 }
 
 interface Stage {
+  readonly regions: DrillRegions;
   readonly env: LocalEnvironment;
   readonly cluster: LocalAuroraGlobalCluster;
   readonly bouncers: Record<string, LocalPgBouncer>;
@@ -142,6 +158,12 @@ interface SwitchRecord {
   readonly workflowStartedAt: number;
   readonly workflowEndedAt: number;
   readonly outcome: string;
+  /** The target's replication lag when the operator started (what readRpoLag reads). */
+  readonly rpoLagAtStartMs: number;
+  /** The nested reconcile's run summary traffic section. */
+  readonly traffic?: { note?: string; degraded?: ReadonlyArray<{ kind: string }> };
+  /** region-outage: the region that was down during this switch (it cannot repoint until it returns). */
+  readonly deadRegion?: string;
 }
 
 export async function runDrill(options: DrillOptions): Promise<DrillResults> {
@@ -156,7 +178,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResults> {
     const eventDelivery = options.eventDelivery ?? 'old-writer';
     let phase = 'warm-up';
     load = startLoad({
-      regions: DRILL_REGIONS.map((region) => ({ region, pooler: stage.bouncers[region]!.endpoint, writeAlias, readAlias })),
+      regions: stage.regions.map((region) => ({ region, pooler: stage.bouncers[region]!.endpoint, writeAlias, readAlias })),
       clientsPerRegion: options.clientsPerRegion,
       durationMs: options.durationMs,
       targetWriteTps: options.targetWriteTps,
@@ -171,8 +193,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillResults> {
     progressTimer = startProgress(load, t0, () => phase, options.onProgress);
 
     const switches: SwitchRecord[] = [];
-    const plan = switchPlan(options);
+    const plan = options.scenario === 'region-outage' ? [] : switchPlan(options);
     let phaseStart = 0;
+    let outage: OutageRecord | undefined;
+    if (options.scenario === 'region-outage') {
+      outage = await runRegionOutage(stage, options, load, t0, (name) => (phase = name), phases, switches);
+      phaseStart = at(switches.at(-1)!.workflowEndedAt);
+      phase = 'cool-down';
+    }
     for (const [index, step] of plan.entries()) {
       await sleepUntil(t0 + step.notBeforeMs);
       if (index > 0) await switches.at(-1)!.move.done; // the old writer must have rejoined before it can take over again
@@ -207,10 +235,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillResults> {
       if (record.move.promotedAt && repointMs >= 0) phases.push({ name: 'repoint', startMs: at(record.move.promotedAt), endMs: at(record.move.promotedAt + repointMs) });
     }
     phases.sort((a, b) => a.startMs - b.startMs);
-    const totals = Object.fromEntries(DRILL_REGIONS.map((region) => [region, regionResult(result, { region })]));
+    const totals = Object.fromEntries(stage.regions.map((region) => [region, regionResult(result, { region })]));
     const overheadMs = drillSwitches.length ? (drillSwitches.some((item) => item.repointMs < 0) ? -1 : Math.max(...drillSwitches.map((item) => item.repointMs))) : undefined;
     const cleanup = await env.cleanup();
-    const invariants = checkInvariants(options, drillSwitches, totals, routing, finalWriter, overheadMs, cleanup.failed.length === 0 ? 'every process stopped, temp dir removed' : `cleanup problems: ${cleanup.failed.map((item) => `${item.name}: ${item.error}`).join('; ')}`);
+    const outageResult = outage ? describeOutage(outage, result, t0) : undefined;
+    const invariants = checkInvariants(options, drillSwitches, switches, outageResult, totals, routing, finalWriter, overheadMs, cleanup.failed.length === 0 ? 'every process stopped, temp dir removed' : `cleanup problems: ${cleanup.failed.map((item) => `${item.name}: ${item.error}`).join('; ')}`);
     return {
       scenario: options.scenario,
       eventDelivery,
@@ -221,10 +250,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillResults> {
       clientsPerRegion: options.clientsPerRegion,
       switches: drillSwitches,
       phases,
-      series: buildSeries(result, t0),
+      series: buildSeries(result, t0, stage.regions),
       totals,
       invariants,
       ...(overheadMs !== undefined ? { overheadMs } : {}),
+      ...(outageResult ? { outage: outageResult } : {}),
     };
   } finally {
     if (progressTimer) clearInterval(progressTimer);
@@ -235,20 +265,25 @@ export async function runDrill(options: DrillOptions): Promise<DrillResults> {
 
 // ---------------------------------------------------------------------------------------------------
 
+function drillRegions(options: DrillOptions): DrillRegions {
+  return options.regions ?? (options.scenario === 'region-outage' ? OUTAGE_REGIONS : DRILL_REGIONS);
+}
+
 function drillAliases(options: DrillOptions): { writeAlias: string; readAlias: string } {
   return { writeAlias: options.writeAlias ?? WRITE_ALIAS, readAlias: options.readAlias ?? READ_ALIAS };
 }
 
 async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promise<Stage> {
   const { writeAlias, readAlias } = drillAliases(options);
-  const config = drillConfig({ write: writeAlias, read: readAlias });
-  const [regionA, regionB] = DRILL_REGIONS;
+  const regions = drillRegions(options);
+  const config = drillConfig({ write: writeAlias, read: readAlias }, { regions, ...(options.scenario === 'region-outage' ? { trafficPolicy: 'drain-unhealthy' as const } : {}) });
+  const [regionA, regionB] = regions;
   const writer = (await initPrimary(env, regionA)).detail.server;
   await prepareLoadTable(writer);
   const replica = (await createReplica(env, writer, regionB)).detail.server;
   const servers = { [regionA]: writer, [regionB]: replica };
   const bouncers: Record<string, LocalPgBouncer> = {};
-  for (const region of DRILL_REGIONS) {
+  for (const region of regions) {
     bouncers[region] = await LocalPgBouncer.start(env, {
       region,
       writeAlias,
@@ -258,7 +293,7 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
       poolMode: options.poolMode,
     });
   }
-  const targets = DRILL_REGIONS.map(
+  const targets = regions.map(
     (region) =>
       new TimedPoolerTarget(
         new LocalPoolerTarget({ target: drillPoolerName(region), region, pooler: bouncers[region]!, writeAlias, readAlias, strategy: options.strategy }),
@@ -267,12 +302,15 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
   );
 
   const logger = decisionLogger(options.onDecision);
-  const stepFunctions = await LocalStepFunctions.load(STATEMACHINES_DIR, logger);
+  // region-outage measures the time to writes against the target, so its runs keep the ASL's own settle and poll waits.
+  const stepFunctions = await LocalStepFunctions.load(STATEMACHINES_DIR, logger, options.scenario === 'region-outage' ? { LetConcurrentRunsAppear: OUTAGE_SETTLE_MS, WaitForSwitch: 1_000 } : {});
   const metrics: MetricDatum[] = [];
   // Traffic weights live in a global control plane (Route 53 / Global Accelerator): one store every stack sees.
-  const traffic = new LocalTrafficWeights({ [regionA]: 100, [regionB]: 50 });
+  // Global Accelerator's API answers only in us-west-2, Route 53's only in us-east-1: each fails while that region is down.
+  const isDown = (region: string) => cluster.isDown(region);
+  const traffic = [TrafficKind.GlobalAccelerator, TrafficKind.Route53].map((kind) => new LocalTrafficWeights({ [regionA]: 100, [regionB]: 50 }, { kind, isDown }));
   const intakes: Record<string, (event: unknown) => Promise<unknown>> = {};
-  const members: LocalMember[] = DRILL_REGIONS.map((region) => ({ region, dbClusterArn: drillClusterArn(region), server: servers[region]! }));
+  const members: LocalMember[] = regions.map((region) => ({ region, dbClusterArn: drillClusterArn(region), server: servers[region]! }));
   const cluster = new LocalAuroraGlobalCluster({
     env,
     globalClusterId: DRILL_GLOBAL_CLUSTER_ID,
@@ -280,7 +318,7 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
     writerRegion: regionA,
     // Each region's default bus is its own intake; the cluster puts an event only on the buses the delivery mode names.
     buses: Object.fromEntries(
-      DRILL_REGIONS.map((region) => [
+      regions.map((region) => [
         region,
         (event) => intakes[region]!(rdsEventEnvelope({ id: event.id, eventId: event.eventId, region: event.member.region, dbClusterArn: event.member.dbClusterArn, message: event.message, at: event.at })),
       ]),
@@ -297,8 +335,8 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
   const stacks: Record<string, RegionStack> = {};
   // Each stack's prepare-for-switch function; a peer reaches it only as a deployed stack would (a JSON call).
   const prepareHandlers: Record<string, (payload: unknown) => Promise<unknown>> = {};
-  const peers = (region: string) => localPeers(region, prepareHandlers, config.globalClusterId);
-  for (const region of DRILL_REGIONS) {
+  const peers = (region: string) => localPeers(region, prepareHandlers, config.globalClusterId, isDown);
+  for (const region of regions) {
     const own = targets.filter((target) => target.region === region);
     // Its own run registry (the run lock sees only this region's executions) and only its own poolers.
     const world = createLocalWorld({ config, region, cluster, poolers: own, traffic, runs: stepFunctions.registry(region), metrics, peers: peers(region) });
@@ -309,17 +347,19 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
     prepareHandlers[region] = createPrepareForSwitchHandler({ world: async () => world, startExecution, reconcileStateMachineArn: `reconcile-${region}`, logger });
     stacks[region] = { region, world, targets: own, intake };
   }
-  return { env, cluster, bouncers, targets, stepFunctions, stacks, metrics };
+  return { regions, env, cluster, bouncers, targets, stepFunctions, stacks, metrics };
 }
 
 /**
  * The peer port of one region's stack in the drill: a synchronous call of the peer's prepare-for-switch
  * handler with a JSON payload, as the cross-region Lambda Invoke does in AWS.
  */
-function localPeers(ownRegion: string, handlers: Readonly<Record<string, (payload: unknown) => Promise<unknown>>>, globalClusterId: string): PeerPorts {
+function localPeers(ownRegion: string, handlers: Readonly<Record<string, (payload: unknown) => Promise<unknown>>>, globalClusterId: string, isDown: (region: string) => boolean): PeerPorts {
   const call = async (region: string, payload: unknown): Promise<unknown> => {
     const handler = handlers[region];
     if (!handler || region === ownRegion) throw new InvalidInputError(`no stack of this service in ${region}`);
+    // Lambda Invoke into a dead region: the SDK cannot connect.
+    if (isDown(region)) throw toFailoverError(Object.assign(new Error(`connect ECONNREFUSED: lambda.${region}.amazonaws.com`), { code: 'ECONNREFUSED' }), `Invoke prepare-for-switch in ${region}`);
     return JSON.parse(JSON.stringify(await handler(JSON.parse(JSON.stringify(payload))))) as unknown;
   };
   return {
@@ -348,6 +388,8 @@ function switchPlan(options: DrillOptions): Array<{ mode: 'switchover' | 'failov
         { mode: 'switchover', notBeforeMs: first },
         { mode: 'switchover', notBeforeMs: Math.max(first + 2_000, options.durationMs * 0.6) },
       ];
+    case 'region-outage':
+      return []; // runRegionOutage drives its own timeline
   }
 }
 
@@ -357,16 +399,27 @@ function switchPlan(options: DrillOptions): Array<{ mode: 'switchover' | 'failov
  * failover from the target's region (the old one may be down). Its RunReconcile task runs the real
  * reconcile state machine nested, in the same stack.
  */
-async function runSwitch(stage: Stage, options: DrillOptions, mode: 'switchover' | 'failover', from: LocalMember, to: LocalMember): Promise<SwitchRecord> {
+async function runSwitch(
+  stage: Stage,
+  options: DrillOptions,
+  mode: 'switchover' | 'failover',
+  from: LocalMember,
+  to: LocalMember,
+  extra: { acceptUnreachablePeers?: boolean; maxRpoLagMs?: number; deadRegion?: string } = {},
+): Promise<SwitchRecord> {
   const home = mode === 'switchover' ? from.region : to.region;
   const stack = stage.stacks[home]!;
+  const rpoLagAtStartMs = await stage.cluster.replicationLagMs(to.dbClusterArn);
   const workflowStartedAt = nowMs();
   const movesBefore = stage.cluster.moves.length;
+  let traffic: SwitchRecord['traffic'];
   const input = {
     globalClusterId: DRILL_GLOBAL_CLUSTER_ID,
     targetRegion: to.region,
     mode,
     ...(mode === 'failover' ? { acceptDataLoss: true } : {}),
+    ...(extra.acceptUnreachablePeers ? { acceptUnreachablePeers: true } : {}),
+    ...(extra.maxRpoLagMs !== undefined ? { maxRpoLagMs: extra.maxRpoLagMs } : {}),
     // Only the live strategy pauses: the baselines are what people do today (rewrite + reload, or restart).
     pausePoolers: options.strategy === 'live',
   };
@@ -375,6 +428,7 @@ async function runSwitch(stage: Stage, options: DrillOptions, mode: 'switchover'
       RunReconcile: async (task) => {
         const nested = await stage.stepFunctions.run('reconcile', stack.world, (task as { Input: unknown }).Input);
         if (nested.status !== 'SUCCEEDED') throw Object.assign(new Error(nested.cause ?? 'reconcile failed'), { name: nested.error ?? 'States.TaskFailed' });
+        traffic = (nested.output as { traffic?: SwitchRecord['traffic'] } | undefined)?.traffic;
         return { Status: 'SUCCEEDED', Output: nested.output };
       },
     },
@@ -383,7 +437,127 @@ async function runSwitch(stage: Stage, options: DrillOptions, mode: 'switchover'
   if (result.status !== 'SUCCEEDED') throw new Error(`the ${mode} workflow failed: ${result.error}: ${result.cause}`);
   const move = stage.cluster.moves[movesBefore];
   if (!move) throw new Error(`the ${mode} workflow succeeded but moved no writer: ${JSON.stringify(result.output)}`);
-  return { move, home, workflowStartedAt, workflowEndedAt, outcome: String((result.output as { outcome?: unknown }).outcome) };
+  return {
+    move,
+    home,
+    workflowStartedAt,
+    workflowEndedAt,
+    outcome: String((result.output as { outcome?: unknown }).outcome),
+    rpoLagAtStartMs,
+    ...(traffic ? { traffic } : {}),
+    ...(extra.deadRegion ? { deadRegion: extra.deadRegion } : {}),
+  };
+}
+
+/** Epoch-ms timeline of one region outage. */
+interface OutageRecord {
+  readonly region: string;
+  readonly at: number;
+  readonly controlPlanesDown: string[];
+  readonly operatorStart: number;
+  returnedAt?: number;
+  rejoinedAt?: number;
+  repointedAt?: number;
+  clientsBackAt?: number;
+  writeRoutedToOnReturn?: string;
+}
+
+/**
+ * Scenario region-outage. The whole writer region dies at once: its PostgreSQL (postmaster and every
+ * backend) and its PgBouncer get SIGKILL (no fence, no clean shutdown), its application clients go with it,
+ * and every local AWS API "in" it fails with a network error: its RDS member (DescribeDBClusters, the
+ * preflight's probe), its stack (peer Lambda Invoke, its event bus), and the Global Accelerator API when it
+ * is us-west-2 / Route 53's when it is us-east-1. The operator starts `failover` (acceptDataLoss,
+ * acceptUnreachablePeers) from the surviving region's stack. Then the region returns as a whole region
+ * does (EKS included): Aurora rebuilds the old writer as a replica of the new one before it runs again;
+ * the PgBouncer pod starts from the ConfigMap it had (write alias -> its own, now read-only, cluster); the
+ * region's scheduled reconcile repoints it; only then are its clients let back in (until then its traffic
+ * is held off, as health-checked records keep users out). A planned switchover fails back.
+ */
+async function runRegionOutage(
+  stage: Stage,
+  options: DrillOptions,
+  load: LoadRun,
+  t0: number,
+  setPhase: (name: string) => void,
+  phases: DrillPhase[],
+  switches: SwitchRecord[],
+): Promise<OutageRecord> {
+  const at = (epochMs: number) => Math.round(epochMs - t0);
+  const { cluster } = stage;
+  await sleepUntil(t0 + (options.outageAtMs ?? Math.max(3_000, options.durationMs * 0.15)));
+  const dead = cluster.writer;
+  const survivor = cluster.members.find((member) => member !== dead)!;
+  phases.push({ name: 'warm-up', startMs: 0, endMs: at(nowMs()) });
+  setPhase(`${dead.region} down`);
+  const outageAt = nowMs();
+  load.hold(dead.region);
+  cluster.regionDown(dead.region);
+  await Promise.all([dead.server.kill(), stage.bouncers[dead.region]!.kill()]);
+  const controlPlanesDown = Object.entries(TRAFFIC_CONTROL_PLANE_REGION).filter(([, region]) => region === dead.region).map(([kind]) => kind);
+
+  await sleep(options.operatorDelayMs ?? 1_000);
+  setPhase(`failover ${dead.region} -> ${survivor.region}`);
+  const outage: OutageRecord = { region: dead.region, at: outageAt, controlPlanesDown, operatorStart: nowMs() };
+  const failover = await runSwitch(stage, options, 'failover', dead, survivor, {
+    acceptUnreachablePeers: true,
+    deadRegion: dead.region,
+    ...(options.maxRpoLagMs !== undefined ? { maxRpoLagMs: options.maxRpoLagMs } : {}),
+  });
+  switches.push(failover);
+  phases.push({ name: `failover ${dead.region} -> ${survivor.region}`, startMs: at(failover.workflowStartedAt), endMs: at(failover.workflowEndedAt) });
+  if (failover.move.promotedAt) phases.push({ name: 'promotion', startMs: at(failover.move.startedAt), endMs: at(failover.move.promotedAt) });
+
+  setPhase(`${dead.region} down, ${survivor.region} writes`);
+  await sleep(options.downMs ?? 3_000);
+  setPhase(`${dead.region} returns`);
+  outage.returnedAt = nowMs();
+  phases.push({ name: `${dead.region} down`, startMs: at(outageAt), endMs: at(outage.returnedAt) });
+  cluster.regionUp(dead.region);
+  // EKS restarts the PgBouncer pod from the ConfigMap it had: writes -> its own cluster, which Aurora is turning into a replica.
+  const bouncer = stage.bouncers[dead.region]!;
+  await bouncer.startProcess();
+  // The region's own scheduled reconcile (its EventBridge schedule fires again once the region is back).
+  const scheduled = stage.stepFunctions.run('reconcile', stage.stacks[dead.region]!.world, { trigger: 'schedule', globalClusterId: DRILL_GLOBAL_CLUSTER_ID });
+  const [reconciled] = await Promise.all([scheduled, failover.move.done]);
+  outage.rejoinedAt = failover.move.rejoinedAt ?? nowMs();
+  if (reconciled.status !== 'SUCCEEDED') throw new Error(`${dead.region}'s scheduled reconcile after its return failed: ${reconciled.error}: ${reconciled.cause}`);
+  outage.repointedAt = nowMs();
+  const routed = (await stage.stacks[dead.region]!.targets[0]!.observe()).aliases[drillAliases(options).writeAlias] ?? null;
+  outage.writeRoutedToOnReturn = routed ? (cluster.members.find((member) => sameEndpoint(member.server.endpoint, routed))?.region ?? `${routed.host}:${routed.port}`) : 'nothing';
+  // Users come back to the region only once its PgBouncer serves the new writer.
+  if (outage.writeRoutedToOnReturn === survivor.region) {
+    load.release(dead.region);
+    outage.clientsBackAt = nowMs();
+  }
+  phases.push({ name: `${dead.region} returns`, startMs: at(outage.returnedAt), endMs: at(nowMs()) });
+
+  setPhase('between switches');
+  await sleep(2_000);
+  setPhase(`switchover ${survivor.region} -> ${dead.region}`);
+  const failback = await runSwitch(stage, options, 'switchover', survivor, dead);
+  switches.push(failback);
+  phases.push({ name: `switchover ${survivor.region} -> ${dead.region}`, startMs: at(failback.workflowStartedAt), endMs: at(failback.workflowEndedAt) });
+  if (failback.move.promotedAt) phases.push({ name: 'promotion', startMs: at(failback.move.startedAt), endMs: at(failback.move.promotedAt) });
+  setPhase('cool-down');
+  return outage;
+}
+
+function describeOutage(outage: OutageRecord, load: LoadResult, t0: number): DrillOutage {
+  const at = (epochMs: number | undefined) => (epochMs === undefined ? undefined : Math.round(epochMs - t0));
+  const optional = (name: string, value: number | string | undefined) => (value === undefined ? {} : { [name]: value });
+  return {
+    region: outage.region,
+    atMs: at(outage.at)!,
+    controlPlanesDown: outage.controlPlanesDown,
+    operatorStartMs: at(outage.operatorStart)!,
+    ...optional('returnedAtMs', at(outage.returnedAt)),
+    ...optional('rejoinedAtMs', at(outage.rejoinedAt)),
+    ...optional('repointedAtMs', at(outage.repointedAt)),
+    ...optional('clientsBackAtMs', at(outage.clientsBackAt)),
+    ...optional('writeRoutedToOnReturn', outage.writeRoutedToOnReturn),
+    failedInDeadRegion: load.errors.filter((error) => error.region === outage.region && error.operation !== 'read' && error.at >= outage.at && error.at < (outage.clientsBackAt ?? Number.POSITIVE_INFINITY)).length,
+  };
 }
 
 /**
@@ -395,19 +569,24 @@ function describeSwitch(stage: Stage, record: SwitchRecord, load: LoadResult, on
   const promotedAt = move.promotedAt ?? record.workflowEndedAt;
   const newWriter = move.to.server.endpoint;
   const repointedAt: Record<string, number | undefined> = {};
-  for (const region of DRILL_REGIONS) {
+  for (const region of stage.regions) {
     const times = stage.stacks[region]!.targets.map((target) => target.firstRoutedTo(newWriter, move.startedAt, nextStart));
     repointedAt[region] = times.every((time) => time !== undefined) ? Math.max(...(times as number[])) : undefined;
   }
-  const allRepointed = Object.values(repointedAt).every((time) => time !== undefined);
-  const lastRepoint = allRepointed ? Math.max(...(Object.values(repointedAt) as number[])) : undefined;
+  // A region that was down during the switch repoints when it returns: reported per region, not as the switch's repoint.
+  const counted = Object.entries(repointedAt).filter(([region]) => region !== record.deadRegion).map(([, time]) => time);
+  const allRepointed = counted.every((time) => time !== undefined);
+  const lastRepoint = allRepointed ? Math.max(...(counted as number[])) : undefined;
   const fromMs = record.workflowStartedAt;
-  const toMs = Math.min(nextStart, Math.max(record.workflowEndedAt, lastRepoint ?? 0, ...move.deliveries.map((delivery) => delivery.at)) + 500);
+  // The first write the new writer acknowledged after the operator started (before the switch it was a replica).
+  const firstOnNew = load.commits.filter((commit) => commit.serverPort === move.to.server.port && commit.endedAt >= record.workflowStartedAt).reduce<(typeof load.commits)[number] | undefined>((first, commit) => (!first || commit.endedAt < first.endedAt ? commit : first), undefined);
+  // The window runs until writes flow again, too (a pool may hold them past the workflow's end).
+  const toMs = Math.min(nextStart, Math.max(record.workflowEndedAt, lastRepoint ?? 0, firstOnNew?.endedAt ?? 0, ...move.deliveries.map((delivery) => delivery.at)) + 500);
   const acknowledgedBefore = load.commits.filter((commit) => commit.endedAt <= promotedAt);
   // Started after the promotion and acknowledged before the old writer could be writer again (the next switch).
   const onOldAfter = load.commits.filter((commit) => commit.serverPort === move.from.server.port && commit.startedAt >= promotedAt && commit.endedAt <= windowEnd);
   const regions: Record<string, SwitchRegionResult> = {};
-  for (const region of DRILL_REGIONS) {
+  for (const region of stage.regions) {
     const at = repointedAt[region];
     regions[region] = {
       ...regionResult(load, { region, fromMs, toMs }),
@@ -423,6 +602,11 @@ function describeSwitch(stage: Stage, record: SwitchRecord, load: LoadResult, on
     repointMs: lastRepoint === undefined ? -1 : Math.max(0, Math.round(lastRepoint - promotedAt)),
     commitsOnOldWriterAfterPromotion: onOldAfter.length,
     lostAcknowledgedCommits: missingAcknowledged(acknowledgedBefore, onFinalWriter).length,
+    ...(firstOnNew ? { writesResumedAfterStartMs: Math.round(firstOnNew.endedAt - record.workflowStartedAt) } : {}),
+    rpoLagAtStartMs: record.rpoLagAtStartMs,
+    home: record.home,
+    ...(record.traffic?.note ? { trafficNote: record.traffic.note } : {}),
+    ...(record.traffic?.degraded?.length ? { trafficDegraded: record.traffic.degraded.map((entry) => entry.kind) } : {}),
     regions,
   };
 }
@@ -445,6 +629,8 @@ const OVERHEAD_TARGET_MS = 1_000;
 function checkInvariants(
   options: DrillOptions,
   switches: readonly DrillSwitch[],
+  records: readonly SwitchRecord[],
+  outage: DrillOutage | undefined,
   totals: Record<string, RegionResult>,
   routing: ReadonlyArray<{ target: string; write: Endpoint | null }>,
   finalWriter: LocalMember,
@@ -459,25 +645,38 @@ function checkInvariants(
   const invariants: DrillInvariant[] = [];
   if (options.scenario === 'failover') {
     invariants.push({ name: 'lost acknowledged commits (failover: data loss accepted)', ok: true, detail: `${lost} acknowledged commit(s) missing on the new writer; FailoverGlobalCluster allows this` });
+  } else if (options.scenario === 'region-outage') {
+    const failover = switches[0];
+    const lag = failover?.rpoLagAtStartMs ?? 0;
+    invariants.push({
+      name: 'lost acknowledged commits: reported, and 0 when the replica had replayed everything',
+      ok: lag > 0 || lost === 0,
+      detail: `${lost} acknowledged commit(s) missing on the final writer; the replica's lag when the operator started was ${lag} ms`,
+    });
   } else {
     invariants.push({ name: 'no lost acknowledged commits', ok: lost === 0, detail: `${lost} acknowledged commit(s) missing on the final writer` });
   }
   invariants.push({ name: 'no commits on the old writer after promotion', ok: onOld === 0, detail: `${onOld} commit(s) acknowledged by an old writer after the new one was promoted` });
-  if (options.strategy === 'live' && options.poolMode === 'transaction') {
+  if (options.strategy === 'live' && options.poolMode === 'transaction' && !outage) {
     invariants.push({ name: 'live switch in transaction mode fails no transaction', ok: failed === 0, detail: `failed transactions per region: ${failedByRegion}` });
   }
+  if (outage) invariants.push(...outageInvariants(switches, records, outage));
   invariants.push({
     name: 'every PgBouncer sends writes to the final writer',
     ok: misrouted.length === 0,
     detail: misrouted.length ? `still elsewhere: ${misrouted.map((entry) => entry.target).join(', ')}` : `all route ${drillAliases(options).writeAlias} to ${finalWriter.region}`,
   });
-  const late = switches.flatMap((item) =>
+  // region-outage keeps the ASL's 5 s LetConcurrentRunsAppear: the nested reconcile repoints after it.
+  const limitMs = REPOINT_LIMIT_MS + (options.scenario === 'region-outage' ? OUTAGE_SETTLE_MS : 0);
+  const late = switches.flatMap((item, index) =>
     Object.entries(item.regions)
-      .filter(([, region]) => region.repointedAfterPromotionMs === undefined || region.repointedAfterPromotionMs < 0 || region.repointedAfterPromotionMs > REPOINT_LIMIT_MS)
+      // The dead region cannot repoint before it returns: outageInvariants checks it repointed before its clients came back.
+      .filter(([name]) => name !== records[index]?.deadRegion)
+      .filter(([, region]) => region.repointedAfterPromotionMs === undefined || region.repointedAfterPromotionMs < 0 || region.repointedAfterPromotionMs > limitMs)
       .map(([name, region]) => `${item.from} -> ${item.to}: ${name} ${region.repointedAfterPromotionMs === undefined || region.repointedAfterPromotionMs < 0 ? 'never' : `after ${region.repointedAfterPromotionMs} ms`}`),
   );
   invariants.push({
-    name: `every region's PgBouncer serves the new writer within ${REPOINT_LIMIT_MS / 1000} s of promotion`,
+    name: `every region's PgBouncer serves the new writer within ${limitMs / 1000} s of promotion${limitMs > REPOINT_LIMIT_MS ? ` (${REPOINT_LIMIT_MS / 1000} s + the nested reconcile's ${OUTAGE_SETTLE_MS / 1000} s settle wait)` : ''}`,
     ok: late.length === 0,
     detail: late.length ? late.join('; ') : overheadMs === undefined ? 'no switch' : `slowest region ${overheadMs} ms after promotion`,
   });
@@ -489,9 +688,47 @@ function checkInvariants(
   return invariants;
 }
 
-function buildSeries(load: LoadResult, t0: number): DrillSeries[] {
+/** What must hold in scenario region-outage (issue 9), besides the invariants every scenario has. */
+function outageInvariants(switches: readonly DrillSwitch[], records: readonly SwitchRecord[], outage: DrillOutage): DrillInvariant[] {
+  const [failover, failback] = switches;
+  const invariants: DrillInvariant[] = [];
+  const resumed = failover?.writesResumedAfterStartMs;
+  const budget = (failover?.promotionMs ?? 0) + 15_000;
+  invariants.push({
+    name: 'the surviving region writes again within promotion + 15 s of the operator\'s start (run-lock waits included)',
+    ok: resumed !== undefined && resumed <= budget,
+    detail: resumed === undefined ? 'the new writer acknowledged no write' : `first write on ${failover!.to} ${resumed} ms after the start; promotion ${failover!.promotionMs} ms, budget ${budget} ms`,
+  });
+  const wanted = outage.controlPlanesDown;
+  const note = failover?.trafficNote ?? '';
+  const unmentioned = wanted.filter((kind) => !note.includes(kind) || !(failover?.trafficDegraded ?? []).includes(kind));
+  invariants.push({
+    name: 'the failover succeeds with the dead region\'s traffic control plane unreachable, and says traffic was not moved',
+    ok: records[0]?.outcome !== undefined && unmentioned.length === 0,
+    detail: wanted.length === 0 ? `no traffic control plane is served from ${outage.region}` : unmentioned.length ? `summary does not name ${unmentioned.join(', ')} as not moved` : note,
+  });
+  invariants.push({
+    name: 'the returning region\'s PgBouncer serves the new writer before its clients are let back',
+    ok: outage.writeRoutedToOnReturn === failover?.to && outage.clientsBackAtMs !== undefined,
+    detail: `${outage.region}'s write alias routes to ${outage.writeRoutedToOnReturn ?? 'nothing'} after its scheduled reconcile${outage.clientsBackAtMs === undefined ? '; its clients were kept out' : ''}`,
+  });
+  if (failback) {
+    const failed = Object.entries(failback.regions).map(([region, result]) => `${region} ${result.failed}`);
+    const total = Object.values(failback.regions).reduce((sum, region) => sum + region.failed, 0);
+    invariants.push({
+      name: `failback ${failback.from} -> ${failback.to} fails no write`,
+      ok: total === 0,
+      detail: `failed transactions per region during the failback: ${failed.join(', ')}`,
+    });
+  } else {
+    invariants.push({ name: 'failback after the region returned', ok: false, detail: 'no failback ran' });
+  }
+  return invariants;
+}
+
+function buildSeries(load: LoadResult, t0: number, regions: DrillRegions): DrillSeries[] {
   const buckets = Math.max(1, Math.ceil((load.endedAt - t0) / BUCKET_MS));
-  return DRILL_REGIONS.map((region) => {
+  return regions.map((region) => {
     const commits = new Array<number>(buckets).fill(0);
     const errors = new Array<number>(buckets).fill(0);
     const bucketOf = (at: number) => Math.min(buckets - 1, Math.max(0, Math.floor((at - t0) / BUCKET_MS)));

@@ -76,6 +76,12 @@ export interface LoadResult {
 export interface LoadRun {
   /** Live counters for a progress line. */
   progress(): { readonly commits: number; readonly errors: number; readonly reads: number };
+  /**
+   * The region's clients close their connections and make no attempt (counting nothing) until release():
+   * its application is gone with the region, or users are kept out of it.
+   */
+  hold(region: string): void;
+  release(region: string): void;
   /** Stops every client after its current statement; resolves with everything recorded. */
   stop(): Promise<LoadResult>;
   /** Resolves when the duration has elapsed (or stop() was called) and every client has closed. */
@@ -103,6 +109,7 @@ export function startLoad(options: LoadOptions): LoadRun {
   const errors: ErrorRecord[] = [];
   let reads = 0;
   let stopped = false;
+  const held = new Set<string>();
   const startedAt = nowMs();
   const backoffMs = options.backoffMs ?? 20;
 
@@ -136,6 +143,16 @@ export function startLoad(options: LoadOptions): LoadRun {
     const fail = (operation: LoadOperation, error: unknown) => errors.push({ clientId, region: region.region, operation, at: nowMs(), code: errorCode(error) });
     try {
       while (!stopped) {
+        if (held.has(region.region)) {
+          if (writer || reader) {
+            await Promise.all([writer?.end().catch(() => undefined), reader?.end().catch(() => undefined)]);
+            writer = undefined;
+            reader = undefined;
+          }
+          await sleep(backoffMs);
+          nextStart = nowMs();
+          continue;
+        }
         if (!writer) {
           try {
             writer = await connect(region, region.writeAlias);
@@ -197,6 +214,8 @@ export function startLoad(options: LoadOptions): LoadRun {
   });
   return {
     progress: () => ({ commits: commits.length, errors: errors.length, reads }),
+    hold: (region) => void held.add(region),
+    release: (region) => void held.delete(region),
     stop: () => {
       stopped = true;
       return done;

@@ -141,6 +141,14 @@ export class LocalPgBouncer {
     await this.#process?.stop({ signal: 'SIGTERM', graceMs });
   }
 
+  /** SIGKILL: the pod (or its node) is gone at once; clients see their connections break. */
+  async kill(): Promise<void> {
+    const process = this.#process;
+    if (!process?.running) return;
+    process.signal('SIGKILL');
+    await process.exited;
+  }
+
   /** Stop, then start again on the same port with whatever the ini file says now. */
   async restart(): Promise<void> {
     await this.stop();

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { appendFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -143,6 +144,23 @@ export class LocalPostgres {
     await this.#process?.stop({ signal: 'SIGINT', graceMs });
   }
 
+  /**
+   * SIGKILL to the postmaster and every one of its children at once, as when a host vanishes: no shutdown
+   * checkpoint, no fence, and no backend left to finish a commit after the postmaster is gone.
+   */
+  async kill(): Promise<void> {
+    const process = this.#process;
+    if (!process?.running || process.pid === undefined) return;
+    for (const pid of [...childPids(process.pid), process.pid]) {
+      try {
+        globalThis.process.kill(pid, 'SIGKILL');
+      } catch {
+        // It exited on its own meanwhile.
+      }
+    }
+    await process.exited;
+  }
+
   /** The last lines the server logged. */
   output(): string {
     return this.#process?.output() ?? '';
@@ -197,6 +215,22 @@ export async function connectClient(config: pg.ClientConfig): Promise<pg.Client>
   client.on('error', () => undefined);
   await client.connect();
   return client;
+}
+
+/** Direct children of `parent` (from /proc/<pid>/stat: pid (comm) state ppid ...). */
+function childPids(parent: number): number[] {
+  const children: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent) children.push(Number(name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return children;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -17,3 +17,27 @@ describe('drill --write-alias / --read-alias', () => {
     expect(() => parseDrillOptions(argv)).toThrow(message);
   });
 });
+
+describe('drill --scenario region-outage options', () => {
+  it('takes the regions writer first and the outage timings, and defaults to a 40 s run', () => {
+    expect(parseDrillOptions(['--scenario', 'region-outage', '--regions', 'us-east-1,us-west-2', '--outage-at-ms', '4000', '--down-ms', '2000', '--max-rpo-lag-ms', '500'])).toMatchObject({
+      scenario: 'region-outage',
+      regions: ['us-east-1', 'us-west-2'],
+      outageAtMs: 4000,
+      downMs: 2000,
+      maxRpoLagMs: 500,
+      durationMs: 40_000,
+    });
+  });
+
+  it.each([
+    [['--regions', 'us-east-1'], /--regions must be two different AWS region names/],
+    [['--regions', 'us-east-1,us-east-1'], /--regions must be two different AWS region names/],
+    [['--regions', 'us-east-1,local'], /--regions must be two different AWS region names/],
+    [['--outage-at-ms', '3000'], /--outage-at-ms applies only to --scenario region-outage/],
+    [['--scenario', 'region-outage', '--duration', '10', '--outage-at-ms', '12000'], /must be within --duration/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseDrillOptions(argv)).toThrow(InvalidInputError);
+    expect(() => parseDrillOptions(argv)).toThrow(message);
+  });
+});

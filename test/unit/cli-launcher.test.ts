@@ -45,7 +45,7 @@ describe.runIf(oldNodeMajor > 0 && oldNodeMajor < 24)(`aurora-failover with Node
     // Assess
     expect(status).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toBe('aurora-failover drill: --scenario must be one of switchover, failover, switchover-failback, got "meteor" (aurora-failover drill --help lists the options)\n');
+    expect(stderr).toBe('aurora-failover drill: --scenario must be one of switchover, failover, switchover-failback, region-outage, got "meteor" (aurora-failover drill --help lists the options)\n');
   });
 
   it('keeps the working directory, so relative paths are the caller\'s', () => {

@@ -1,0 +1,111 @@
+/**
+ * The drill's stand-ins for a dead region (scenario region-outage), with the real preflight step: while the
+ * old writer's region answers, the failover's data-loss guard reads the replica's real lag and refuses above
+ * maxRpoLagMs; once that region is down its RDS member does not answer, the probe says unreachable (the lag
+ * cannot be bounded, the failover proceeds as accepted), and the traffic control plane served from it fails
+ * with a transient error that the preflight only notes.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Endpoint } from '../../lib/core/endpoint.ts';
+import { TrafficKind } from '../../lib/core/types.ts';
+import { drillClusterArn, drillConfig, DRILL_GLOBAL_CLUSTER_ID } from '../../lib/drill/drill-config.ts';
+import { LocalAuroraGlobalCluster } from '../../lib/drill/local-aurora.ts';
+import { createLocalWorld, LocalRunRegistry, LocalTrafficWeights } from '../../lib/drill/local-world.ts';
+import type { LocalEnvironment } from '../../lib/local/environment.ts';
+import type { LocalPostgres } from '../../lib/local/postgres.ts';
+import { preflightStep } from '../../lib/workflow/switchover.ts';
+
+const WRITER = 'us-west-2';
+const REPLICA = 'us-east-1';
+
+/** The local global cluster with the replica's lag set by the test instead of read from a server. */
+class LaggingCluster extends LocalAuroraGlobalCluster {
+  lagMs = 0;
+  override async replicationLagMs(): Promise<number> {
+    return this.lagMs;
+  }
+}
+
+function stage() {
+  const server = (port: number) => ({ endpoint: { host: '127.0.0.1', port } satisfies Endpoint }) as unknown as LocalPostgres;
+  const cluster = new LaggingCluster({
+    env: {} as LocalEnvironment,
+    globalClusterId: DRILL_GLOBAL_CLUSTER_ID,
+    members: [
+      { region: WRITER, dbClusterArn: drillClusterArn(WRITER), server: server(15432) },
+      { region: REPLICA, dbClusterArn: drillClusterArn(REPLICA), server: server(15433) },
+    ],
+    writerRegion: WRITER,
+    buses: {},
+    delivery: { mode: 'none', delayMs: 0, duplicate: false },
+  });
+  const isDown = (region: string) => cluster.isDown(region);
+  const traffic = [TrafficKind.GlobalAccelerator, TrafficKind.Route53].map((kind) => new LocalTrafficWeights({ [WRITER]: 100, [REPLICA]: 50 }, { kind, isDown }));
+  const world = createLocalWorld({
+    config: drillConfig(undefined, { regions: [WRITER, REPLICA], trafficPolicy: 'drain-unhealthy' }),
+    region: REPLICA,
+    cluster,
+    poolers: [],
+    traffic,
+    runs: new LocalRunRegistry(),
+    metrics: [],
+  });
+  return { cluster, world, traffic };
+}
+
+const failover = { globalClusterId: DRILL_GLOBAL_CLUSTER_ID, targetRegion: REPLICA, mode: 'failover', acceptDataLoss: true, maxRpoLagMs: 5_000 };
+
+describe('drill region-outage: the failover preflight against the local stand-ins', () => {
+  it('refuses a failover whose replica lags more than maxRpoLagMs while the old writer region answers', async () => {
+    // Prepare
+    const { cluster, world } = stage();
+    cluster.lagMs = 8_000;
+
+    // Act
+    const result = await preflightStep(world, { input: failover });
+
+    // Assess
+    expect(result.verdict).toBe('refuse');
+    expect(result.reason).toBe('RPO lag 8000 ms exceeds maxRpoLagMs 5000 ms');
+    expect(result.checks).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'refuse' }));
+  });
+
+  it('passes the same lag within maxRpoLagMs', async () => {
+    const { cluster, world } = stage();
+    cluster.lagMs = 4_000;
+
+    const result = await preflightStep(world, { input: failover });
+
+    expect(result.checks).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: 'RPO lag 4000 ms is within maxRpoLagMs 5000 ms' }));
+  });
+
+  it('once the writer region is down: its member does not answer, the lag cannot be bounded, and the dead control plane is only noted', async () => {
+    // Prepare
+    const { cluster, world } = stage();
+    cluster.lagMs = 8_000;
+    cluster.regionDown(WRITER);
+
+    // Act
+    const topology = await world.observeTopology();
+    const result = await preflightStep(world, { input: failover });
+
+    // Assess
+    expect(topology.members.find((member) => member.region === WRITER)).toMatchObject({ unanswered: expect.stringContaining('ECONNREFUSED') });
+    expect(topology.members.find((member) => member.region === WRITER)).not.toHaveProperty('writerEndpoint');
+    expect(result.verdict).toBe('proceed');
+    expect(result.checks).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: expect.stringContaining('unreachable') }));
+    expect(JSON.stringify(result.checks)).toContain('could not read global-accelerator weights: ServiceUnavailableError');
+  });
+
+  it('a traffic control plane fails with a transient error only while the region serving it is down', async () => {
+    const { cluster, traffic } = stage();
+    const [ga, route53] = traffic;
+
+    cluster.regionDown(WRITER);
+    await expect(ga!.observe()).rejects.toMatchObject({ name: 'ServiceUnavailableError' });
+    await expect(route53!.observe()).resolves.toHaveLength(2);
+
+    cluster.regionUp(WRITER);
+    await expect(ga!.observe()).resolves.toHaveLength(2);
+  });
+});
