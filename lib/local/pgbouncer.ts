@@ -26,9 +26,9 @@ export interface PgBouncerIniOptions {
 /**
  * A pgbouncer.ini for one local region: the write alias -> the writer, the read alias -> the region's own
  * server. trust auth on 127.0.0.1 only (the userlist still has to name the users); `postgres` is the
- * admin user. Timeouts and retries are PgBouncer's defaults, as in deploy/kubernetes/pgbouncer.yaml
- * (server_login_retry 15 s, server_connect_timeout 15 s): the drill never runs on kinder settings than
- * production.
+ * admin user. Timeouts and retries are those of deploy/kubernetes/pgbouncer.yaml (server_login_retry 2 s,
+ * PgBouncer's defaults otherwise, e.g. server_connect_timeout 15 s): the drill never runs on kinder settings
+ * than production (test/kubernetes/drill-settings.test.ts compares them).
  */
 export function renderPgBouncerIni(options: PgBouncerIniOptions): string {
   const write = assertSafeEndpoint(options.write, 'write');
@@ -53,6 +53,7 @@ log_connections = 0
 log_disconnections = 0
 log_pooler_errors = 1
 ignore_startup_parameters = extra_float_digits
+server_login_retry = 2
 `;
 }
 
