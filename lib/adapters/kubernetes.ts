@@ -225,7 +225,11 @@ export class KubernetesClient implements KubernetesApi {
         else if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
       };
       const fail = (error: Error) => settle(() => reject(error));
-      const timer = setTimeout(() => fail(new UpstreamTimeoutError(`${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => {
+        fail(new UpstreamTimeoutError(`${what} did not finish within ${timeoutMs} ms`));
+        // An API server that stopped answering would not answer the close handshake either.
+        socket.terminate();
+      }, timeoutMs);
       socket.on('unexpected-response', (_request, response: IncomingMessage) => {
         // The upgrade was refused (401, 403, 404, 429, 5xx...): the body, if any, is a Kubernetes Status.
         readLimited(response, 16_384).then(
