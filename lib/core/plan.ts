@@ -105,7 +105,7 @@ export interface ReconcileInput {
   readonly config: Config;
   readonly poolerStates: readonly PoolerTargetState[];
   readonly trafficStates: readonly TrafficTargetState[];
-  /** Pooler target names that failed (to observe or apply): skipped here, and drained by drain-unhealthy. */
+  /** Pooler target names of `region` that failed (to observe or apply): skipped here, and drained by drain-unhealthy. */
   readonly failedTargets?: readonly string[];
 }
 
@@ -139,15 +139,16 @@ export function planReconcile(input: ReconcileInput): Plan {
   }
   if (section.poolers.length === 0) decisions.push(decide('poolers', 'nothing-to-do', `${region} has no pooler targets configured`));
 
-  const traffic = planTrafficSafely(topology, config, trafficStates, failedTargets);
-  decisions.push(traffic.decision);
+  const traffic = planTrafficSafely(topology, config, trafficStates, failedTargets, region);
+  decisions.push(...(traffic.kept ?? []), traffic.decision);
 
   return { globalClusterId: topology.globalClusterId, writerRegion: writer.region, writerDbClusterArn: writer.dbClusterArn, poolers, traffic, decisions };
 }
 
-function planTrafficSafely(topology: Topology, config: Config, states: readonly TrafficTargetState[], failedTargets: readonly string[]): TrafficPlan {
+/** Traffic as `region`'s stack plans it: pooler health judged there only, other regions never raised (drain-unhealthy). */
+function planTrafficSafely(topology: Topology, config: Config, states: readonly TrafficTargetState[], failedTargets: readonly string[], region: string): TrafficPlan {
   try {
-    return planTraffic(topology, config, states, regionHealth(topology, config, failedTargets));
+    return planTraffic(topology, config, states, regionHealth(topology, config, failedTargets, { region }));
   } catch (error) {
     if (error instanceof TrafficPlanRefusedError) return { changes: [], decision: decide('traffic', 'refuse', error.message) };
     throw error;

@@ -106,6 +106,8 @@ export interface TrafficChange {
 export interface TrafficPlan {
   readonly changes: readonly TrafficChange[];
   readonly decision: Decision;
+  /** drain-unhealthy only: one `keep` decision per (kind, region) whose current weight was kept instead of the policy's. */
+  readonly kept?: readonly Decision[];
 }
 
 export interface Plan {
@@ -122,6 +124,13 @@ export interface RegionHealth {
   readonly region: string;
   readonly healthy: boolean;
   readonly reason: string;
+  /**
+   * What drain-unhealthy may do to this region's weights, when a stack's own region is given (regionHealth's
+   * `scope`). Absent: set them either way. `keep`: its health is unknown this run (only a read-only pod
+   * check of its own target failed): its current weights stay. `lower-only`: another region, judged by its DB
+   * member alone: lowered (drained, or the writer moved away), never raised; its own stack raises it.
+   */
+  readonly weights?: 'keep' | 'lower-only';
 }
 
 /** How one pod of a pooler target ended up after an apply. */

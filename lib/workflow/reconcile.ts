@@ -187,8 +187,8 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
   decisions.push(...reading.decisions);
   let traffic: TrafficPlan | null = null;
   try {
-    traffic = planTraffic(input.topology, world.config, reading.states, regionHealth(input.topology, world.config, []));
-    decisions.push(traffic.decision);
+    traffic = planTraffic(input.topology, world.config, reading.states, regionHealth(input.topology, world.config, [], { region: world.region }));
+    decisions.push(...(traffic.kept ?? []), traffic.decision);
   } catch (error) {
     // A refused plan is the safety rule working: say so (no changes); anything else is tried again later.
     if (error instanceof TrafficPlanRefusedError) {
@@ -251,7 +251,8 @@ export interface ShiftTrafficResult {
  * Moves traffic per policy after the poolers converged (or some failed). Never blocks a failover: a
  * traffic system that cannot be reached is a `degraded` decision plus a TrafficDegraded metric, and a
  * refused plan changes nothing; neither fails the run. Health for drain-unhealthy comes from the
- * database members and from targets that definitively failed while changing something.
+ * database members and from this region's targets that definitively failed while changing something; a
+ * failed read-only check keeps this region's weights, and other regions' weights are never raised here.
  */
 export async function shiftTrafficStep(world: World, input: ShiftTrafficInput): Promise<ShiftTrafficResult> {
   const started = world.now();
@@ -264,7 +265,8 @@ export async function shiftTrafficStep(world: World, input: ShiftTrafficInput): 
   const failures = definitivelyFailedTargets(
     input.poolerResults.map((result) => ({ target: result.target, readOnly: readOnly.has(result.target), failed: result.failed === true, ...(result.failed ? { error: result.error } : {}) })),
   );
-  const health = regionHealth(input.topology, world.config, failures.targets);
+  // This stack judges pooler health in its own region only: other regions' weights are lowered, never raised.
+  const health = regionHealth(input.topology, world.config, failures.targets, { region: world.region, uncheckedTargets: failures.unchecked });
   const decisions: Decision[] = [...reading.decisions, ...failures.decisions];
   const finish = async (changes: readonly TrafficChange[], degraded: readonly TrafficDegradation[], decision: Decision): Promise<ShiftTrafficResult> => {
     const durationMs = world.now() - started;
@@ -284,7 +286,7 @@ export async function shiftTrafficStep(world: World, input: ShiftTrafficInput): 
     if (!(error instanceof TrafficPlanRefusedError)) throw error;
     return finish([], reading.degraded, decide('shift-traffic', 'refuse', error.message));
   }
-  decisions.push(plan.decision);
+  decisions.push(...(plan.kept ?? []), plan.decision);
   if (plan.changes.length === 0) return finish([], reading.degraded, decide('shift-traffic', 'nothing-to-do', plan.decision.reason));
   const applied = await applyTraffic(world.trafficAdapters(), plan.changes);
   decisions.push(...applied.decisions);

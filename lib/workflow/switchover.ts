@@ -103,7 +103,7 @@ async function checkTrafficAfterSwitch(world: World, topology: Topology, target:
   if (!reading.read) return decide('traffic', 'valid', reading.decisions[0]!.reason);
   const unread = reading.degraded.length > 0 ? `; not read: ${reading.degraded.map((entry) => entry.reason).join('; ')} (weights stay as they are, the ${mode} goes on)` : '';
   try {
-    const plan = planTraffic(after, world.config, reading.states, regionHealth(after, world.config, []));
+    const plan = planTraffic(after, world.config, reading.states, regionHealth(after, world.config, [], { region: world.region }));
     return decide('traffic', unread ? 'degraded' : 'valid', `after the switch: ${plan.decision.reason}${unread}`);
   } catch (error) {
     const why = `the traffic policy has no valid plan after the switch: ${describeError(error)}`;
