@@ -102,8 +102,13 @@ describe('definitivelyFailedTargets (drain-unhealthy health)', () => {
 
     // Assess
     expect(failures.targets).toEqual(['pgb-usw2']);
+    expect(failures.unchecked).toEqual(['pgb-use2']);
     expect(failures.decisions).toEqual([
-      decide('traffic', 'health-ignores', "pgb-use2 failed only a read-only pod check (ServiceUnavailableError); its ConfigMap already routes to the writer, so its region's health is not changed"),
+      decide(
+        'traffic',
+        'health-ignores',
+        "pgb-use2 failed only a read-only pod check (ServiceUnavailableError); its ConfigMap already routes to the writer, so its region's health is not changed either way: its weights stay as they are this run",
+      ),
     ]);
   });
 
