@@ -8,7 +8,7 @@ import { planTraffic, regionHealth } from '../core/traffic-policy.ts';
 import { runPreflight, type PreflightResult, type RpoLagReading } from '../core/preflight.ts';
 import { parseSwitchoverInput, type SwitchoverInput, type SwitchoverTarget } from '../core/switchover-input.ts';
 import { decide, type Decision } from '../core/decision.ts';
-import { describeError, InvalidInputError } from '../core/errors.ts';
+import { describeError, InvalidInputError, ThrottledError } from '../core/errors.ts';
 import type { Topology } from '../core/types.ts';
 import type { World } from './world.ts';
 import { readTraffic } from './traffic-read.ts';
@@ -42,7 +42,11 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
 
   const failover = input.mode === 'failover';
   const [rpoLag, writerRegionReachable, poolers, traffic, peers] = await Promise.all([
-    failover ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => ({ available: false, reason: describeError(error) })) : undefined,
+    failover ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => {
+      // Throttling is retried (Preflight's Retry), never taken for "the lag cannot be read".
+      if (error instanceof ThrottledError) throw error;
+      return { available: false, reason: describeError(error) };
+    }) : undefined,
     failover && currentWriter ? world.switchover.probeRegion(currentWriter.region) : undefined,
     probePoolers(world),
     checkTrafficAfterSwitch(world, topology, target, input.mode),
