@@ -130,7 +130,7 @@ export async function switchoverGlobalCluster(clients: AwsClients, request: Glob
       `RDS accepted the switchover of ${request.globalClusterId} to ${request.targetDbClusterArn} (called in ${request.callRegion}); global cluster status ${response.GlobalCluster?.Status ?? 'unknown'}`,
     );
   } catch (error) {
-    const repeat = await alreadyMoving(clients, request, error);
+    const repeat = await alreadyMoving(clients, request, 'switchover', error);
     if (repeat) return decide('switchover', 'started', `${repeat}; counted as started (${what})`);
     throw moveError(error, what, request.globalClusterId);
   }
@@ -160,7 +160,7 @@ export async function failoverGlobalCluster(clients: AwsClients, request: Global
       `RDS accepted the failover (data loss allowed) of ${request.globalClusterId} to ${request.targetDbClusterArn} (called in ${request.callRegion}); global cluster status ${response.GlobalCluster?.Status ?? 'unknown'}`,
     );
   } catch (error) {
-    const repeat = await alreadyMoving(clients, request, error);
+    const repeat = await alreadyMoving(clients, request, 'failover', error);
     if (repeat) return decide('failover', 'started', `${repeat}; counted as started (${what})`);
     throw moveError(error, what, request.globalClusterId);
   }
@@ -171,10 +171,12 @@ const STATE_FAULTS = new Set(['InvalidGlobalClusterStateFault', 'InvalidDBCluste
 
 /**
  * ExecuteSwitch may run twice (a Lambda retry, a lost response): the repeat meets a state fault. When
- * the global cluster's FailoverState already moves the writer to the requested member, or that member is
- * already the writer with nothing in progress, the request was accepted before: returns why, else null.
+ * the global cluster's FailoverState already moves the writer to the requested member, with the requested
+ * kind of move (IsDataLossAllowed true for a failover, false for a switchover) and not `cancelling`, or
+ * that member is already the writer with nothing in progress, the request was accepted before: returns
+ * why, else null (a cancelling move, or a move of the other kind, is not ours: the caller fails).
  */
-async function alreadyMoving(clients: AwsClients, request: GlobalWriterMoveRequest, error: unknown): Promise<string | null> {
+async function alreadyMoving(clients: AwsClients, request: GlobalWriterMoveRequest, mode: 'switchover' | 'failover', error: unknown): Promise<string | null> {
   const fault = sdkErrorName(error);
   if (!fault || !STATE_FAULTS.has(fault)) return null;
   let cluster: GlobalCluster;
@@ -184,7 +186,7 @@ async function alreadyMoving(clients: AwsClients, request: GlobalWriterMoveReque
     return null;
   }
   const state = cluster.FailoverState;
-  if (state?.Status && state.ToDbClusterArn === request.targetDbClusterArn) {
+  if (state?.Status && state.Status !== 'cancelling' && state.ToDbClusterArn === request.targetDbClusterArn && state.IsDataLossAllowed === (mode === 'failover')) {
     return `RDS answered ${fault}, and FailoverState (${state.Status}) already moves ${request.globalClusterId} to ${request.targetDbClusterArn}`;
   }
   const member = cluster.GlobalClusterMembers?.find((candidate) => candidate.DBClusterArn === request.targetDbClusterArn);

@@ -99,6 +99,15 @@ export function isTransient(error: unknown): boolean {
   return error instanceof FailoverError && error.transient;
 }
 
+/**
+ * A call that got no usable answer: a network error, a timeout or a 5xx (ServiceUnavailableError,
+ * UpstreamTimeoutError). This is what "the region (or its control plane) is down" looks like; throttling
+ * is an answer ("slow down") and is retried, and fatal errors are never taken for an outage.
+ */
+export function isUnreachable(error: unknown): boolean {
+  return error instanceof ServiceUnavailableError || error instanceof UpstreamTimeoutError;
+}
+
 /** The message of anything thrown, for logs and outputs. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;

@@ -20,7 +20,10 @@ export interface PreflightFacts {
   readonly stability: StabilityVerdict;
   /** Failover mode only: the target's AuroraGlobalDBRPOLag. */
   readonly rpoLag?: RpoLagReading;
-  /** Failover mode only: whether the current writer's region answers at all. */
+  /**
+   * Failover mode only: whether the current writer's region answers at all (unreachable = a network error,
+   * timeout or 5xx; throttling and refusals are thrown by the probe, not counted as an outage).
+   */
   readonly writerRegionReachable?: { readonly reachable: boolean; readonly reason: string };
   /** One decision per pooler target of this region: `reachable` or `unreachable`. */
   readonly poolers: readonly Decision[];
@@ -96,20 +99,34 @@ export function runPreflight(facts: PreflightFacts): PreflightResult {
   return { verdict: 'proceed', reason, checks, ...writerOf(topology) };
 }
 
+/**
+ * The data-loss guard of a failover. The lag is read in the target's own region (AuroraGlobalDBRPOLag is
+ * published where the secondary lives), so a reading exists even when the old primary's region is down:
+ * whenever one was read, it is enforced. Only a lag that could not be read is accepted, and only when the
+ * old primary's region does not answer either (the outage case: nothing can bound the loss, and the caller
+ * said acceptDataLoss).
+ *
+ * @example
+ * checkRpoLag(5000, { available: true, lagMs: 8000 }, { reachable: false, reason: 'ETIMEDOUT' }).decision // 'refuse'
+ * checkRpoLag(5000, { available: false, reason: 'no datapoint' }, { reachable: false, reason: 'ETIMEDOUT' }).decision // 'pass'
+ */
 function checkRpoLag(
   maxRpoLagMs: number | undefined,
   lag: RpoLagReading | undefined,
   writerRegion: PreflightFacts['writerRegionReachable'],
 ): { decision: 'pass' | 'refuse'; reason: string } {
   if (maxRpoLagMs === undefined) return { decision: 'pass', reason: 'no maxRpoLagMs given: any replication lag is accepted' };
-  if (writerRegion && !writerRegion.reachable) {
-    return { decision: 'pass', reason: `the old primary region is unreachable (${writerRegion.reason}), so RPO lag cannot be bounded; proceeding as accepted` };
+  const regionDown = writerRegion !== undefined && !writerRegion.reachable;
+  if (lag?.available && lag.lagMs !== undefined) {
+    const note = regionDown ? ` (the old primary region is unreachable: ${writerRegion.reason}; the lag was read in the target's region)` : '';
+    if (lag.lagMs > maxRpoLagMs) return { decision: 'refuse', reason: `RPO lag ${lag.lagMs} ms exceeds maxRpoLagMs ${maxRpoLagMs} ms${note}` };
+    return { decision: 'pass', reason: `RPO lag ${lag.lagMs} ms is within maxRpoLagMs ${maxRpoLagMs} ms${note}` };
   }
-  if (!lag || !lag.available || lag.lagMs === undefined) {
-    return { decision: 'refuse', reason: `AuroraGlobalDBRPOLag is unavailable (${lag?.reason ?? 'not read'}) while the old primary region is reachable; cannot prove lag <= ${maxRpoLagMs} ms` };
+  const unavailable = `AuroraGlobalDBRPOLag is unavailable (${lag?.reason ?? 'not read'})`;
+  if (regionDown) {
+    return { decision: 'pass', reason: `${unavailable} and the old primary region is unreachable (${writerRegion.reason}), so RPO lag cannot be bounded; proceeding as accepted (acceptDataLoss)` };
   }
-  if (lag.lagMs > maxRpoLagMs) return { decision: 'refuse', reason: `RPO lag ${lag.lagMs} ms exceeds maxRpoLagMs ${maxRpoLagMs} ms` };
-  return { decision: 'pass', reason: `RPO lag ${lag.lagMs} ms is within maxRpoLagMs ${maxRpoLagMs} ms` };
+  return { decision: 'refuse', reason: `${unavailable} while the old primary region is reachable; cannot prove lag <= ${maxRpoLagMs} ms` };
 }
 
 function writerOf(topology: Topology): { currentWriterRegion?: string; currentWriterDbClusterArn?: string } {

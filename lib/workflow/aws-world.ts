@@ -11,7 +11,7 @@ import { toFailoverError } from '../adapters/aws-errors.ts';
 import { buildTopology, endpointPinsFromConfig, regionOfArn } from '../core/topology.ts';
 import { regionConfig, type Config, type PoolerTargetConfig } from '../core/config.ts';
 import { decide } from '../core/decision.ts';
-import { describeError, InvalidConfigError } from '../core/errors.ts';
+import { describeError, InvalidConfigError, isUnreachable } from '../core/errors.ts';
 import type { PoolerPlan, PoolerTargetAdapter, Topology, TopologyMember, TrafficAdapter } from '../core/types.ts';
 import { clientClassesOf, type AwsPartName, type AwsParts } from './aws-parts/types.ts';
 import type { PeerPorts, World, WriterCheck } from './world.ts';
@@ -141,7 +141,11 @@ export function createAwsWorld(options: AwsWorldOptions): World {
           await rds().describeGlobalCluster(clients, probed, config.globalClusterId);
           return { reachable: true, reason: `the RDS API in ${probed} answered` };
         } catch (error) {
-          return { reachable: false, reason: `the RDS API in ${probed} did not answer: ${describeError(error)}` };
+          // Only "no answer" (network, timeout, 5xx) is an outage. Throttling is rethrown (Preflight's Retry
+          // handles it) and so is a refusal (access denied, unknown cluster): neither proves the region is down.
+          const named = toFailoverError(error, `rds:DescribeGlobalClusters ${config.globalClusterId} in ${probed}`);
+          if (!isUnreachable(named)) throw named;
+          return { reachable: false, reason: `the RDS API in ${probed} did not answer: ${describeError(named)}` };
         }
       },
       startSwitch: async (request) =>

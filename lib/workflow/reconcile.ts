@@ -199,8 +199,9 @@ export async function planStep(world: World, input: PlanInput): Promise<PlanResu
     }
   }
 
-  // One more per traffic system not read now: ShiftTraffic reads it again.
-  const trafficChanges = (traffic ? traffic.changes.length : reading.read && world.trafficAdapters().length > 0 ? 1 : 0) + reading.degraded.length;
+  // One more per traffic system not read now (unreachable or failed): ShiftTraffic reads it again, and
+  // rethrows an error that is not an outage (throttling is retried, a fatal one fails the run).
+  const trafficChanges = (traffic ? traffic.changes.length : reading.read && world.trafficAdapters().length > 0 ? 1 : 0) + reading.degraded.length + reading.failed.length;
   return { writerRegion: verdict.writer.region, poolers, traffic, changeCount: poolerChanges + trafficChanges, decisions };
 }
 
@@ -249,10 +250,13 @@ export interface ShiftTrafficResult {
 
 /**
  * Moves traffic per policy after the poolers converged (or some failed). Never blocks a failover: a
- * traffic system that cannot be reached is a `degraded` decision plus a TrafficDegraded metric, and a
- * refused plan changes nothing; neither fails the run. Health for drain-unhealthy comes from the
- * database members and from this region's targets that definitively failed while changing something; a
- * failed read-only check keeps this region's weights, and other regions' weights are never raised here.
+ * traffic system whose control plane does not answer (network error, timeout, 5xx) is a `degraded`
+ * decision plus a TrafficDegraded metric, and a refused plan changes nothing; neither fails the run.
+ * Any other error of a traffic system (throttling, access denied, invalid config) is thrown after the
+ * other systems were applied: the step's Retry retries throttling, a fatal error fails the run. Health for
+ * drain-unhealthy comes from the database members and from this region's targets that definitively failed
+ * while changing something; a failed read-only check keeps this region's weights, and other regions'
+ * weights are never raised here.
  */
 export async function shiftTrafficStep(world: World, input: ShiftTrafficInput): Promise<ShiftTrafficResult> {
   const started = world.now();
@@ -275,6 +279,9 @@ export async function shiftTrafficStep(world: World, input: ShiftTrafficInput): 
     await world.emitMetrics(metrics);
     const note = trafficNote(degraded);
     const final = note && decision.decision !== 'refuse' ? decide('shift-traffic', changes.length > 0 ? 'partly-applied' : 'degraded', `${decision.reason}; ${note}`) : decision;
+    // A system that answered with throttling or a refusal is not an outage: now that the others were
+    // handled, rethrow it (the ShiftTraffic Retry retries throttling; a fatal error fails the run).
+    if (reading.failed.length > 0) throw reading.failed[0]!.error;
     return { changes, durationMs, decision: final, decisions: [...decisions, final], ...(degraded.length > 0 ? { degraded } : {}) };
   };
 

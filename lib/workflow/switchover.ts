@@ -8,7 +8,7 @@ import { planTraffic, regionHealth } from '../core/traffic-policy.ts';
 import { runPreflight, type PreflightResult, type RpoLagReading } from '../core/preflight.ts';
 import { parseSwitchoverInput, type SwitchoverInput, type SwitchoverTarget } from '../core/switchover-input.ts';
 import { decide, type Decision } from '../core/decision.ts';
-import { describeError, InvalidInputError } from '../core/errors.ts';
+import { describeError, InvalidInputError, ThrottledError } from '../core/errors.ts';
 import type { Topology } from '../core/types.ts';
 import type { World } from './world.ts';
 import { readTraffic } from './traffic-read.ts';
@@ -42,7 +42,11 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
 
   const failover = input.mode === 'failover';
   const [rpoLag, writerRegionReachable, poolers, traffic, peers] = await Promise.all([
-    failover ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => ({ available: false, reason: describeError(error) })) : undefined,
+    failover ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => {
+      // Throttling is retried (Preflight's Retry), never taken for "the lag cannot be read".
+      if (error instanceof ThrottledError) throw error;
+      return { available: false, reason: describeError(error) };
+    }) : undefined,
     failover && currentWriter ? world.switchover.probeRegion(currentWriter.region) : undefined,
     probePoolers(world),
     checkTrafficAfterSwitch(world, topology, target, input.mode),
@@ -88,8 +92,9 @@ async function probePoolers(world: World): Promise<Decision[]> {
 
 /**
  * The traffic policy should yield a valid plan for the topology after the switch. Traffic never blocks a
- * failover: `policy: none` reads nothing, a traffic system that does not answer is `degraded` (its
- * weights stay; see docs/outage.md), and in failover mode even a refused plan only degrades. A planned
+ * failover: `policy: none` reads nothing, a traffic system that could not be read for any reason is
+ * `degraded` here (its weights stay; see docs/outage.md; ShiftTraffic is the strict one), and in failover
+ * mode even a refused plan only degrades. A planned
  * switchover whose policy would refuse the plan is refused (the config needs fixing, and there is time).
  */
 async function checkTrafficAfterSwitch(world: World, topology: Topology, target: SwitchoverTarget, mode: SwitchoverInput['mode']): Promise<Decision> {
@@ -101,7 +106,10 @@ async function checkTrafficAfterSwitch(world: World, topology: Topology, target:
   };
   const reading = await readTraffic(world);
   if (!reading.read) return decide('traffic', 'valid', reading.decisions[0]!.reason);
-  const unread = reading.degraded.length > 0 ? `; not read: ${reading.degraded.map((entry) => entry.reason).join('; ')} (weights stay as they are, the ${mode} goes on)` : '';
+  // Lenient on purpose: any traffic system not read (unreachable, throttled, refused) is only noted here.
+  // ShiftTraffic reads again after the poolers and fails the run on an error that is not an outage.
+  const notRead = [...reading.degraded, ...reading.failed];
+  const unread = notRead.length > 0 ? `; not read: ${notRead.map((entry) => entry.reason).join('; ')} (weights stay as they are, the ${mode} goes on)` : '';
   try {
     const plan = planTraffic(after, world.config, reading.states, regionHealth(after, world.config, [], { region: world.region }));
     return decide('traffic', unread ? 'degraded' : 'valid', `after the switch: ${plan.decision.reason}${unread}`);

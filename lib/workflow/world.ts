@@ -33,7 +33,10 @@ export interface SwitchRequest {
 export interface SwitchoverPorts {
   /** AuroraGlobalDBRPOLag of the target (a secondary), read in its own region. */
   readRpoLag(target: SwitchoverTarget): Promise<RpoLagReading>;
-  /** Whether a region's RDS API answers at all (the old primary's, before a failover). */
+  /**
+   * Whether a region's RDS API answers at all (the old primary's, before a failover). Unreachable only for
+   * a network error, timeout or 5xx; throttling and refusals (access denied, ...) are thrown, not reported.
+   */
   probeRegion(region: string): Promise<{ readonly reachable: boolean; readonly reason: string }>;
   /** Asks RDS to move the writer; returns once the request is accepted. */
   startSwitch(request: SwitchRequest): Promise<Decision>;

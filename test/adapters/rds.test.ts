@@ -262,6 +262,56 @@ describe('failoverGlobalCluster', () => {
     expect(await (call!.thisValue as RDSClient).config.maxAttempts()).toBe(1);
   });
 
+  it('a repeat that meets the state fault while FailoverState (failing-over, data loss allowed) targets the requested member counts as started', async () => {
+    rds.on(FailoverGlobalClusterCommand).rejects(new InvalidGlobalClusterStateFault({ message: 'Global cluster app-global is failing over', $metadata: { httpStatusCode: 400 } }));
+    const failing: FailoverState = { Status: 'failing-over', FromDbClusterArn: USE2_ARN, ToDbClusterArn: USW2_ARN, IsDataLossAllowed: true };
+    rds.on(DescribeGlobalClustersCommand).resolves(describeGlobalClustersResponse({ writerArn: USE2_ARN, status: 'failing-over', failoverState: failing }));
+
+    const decision = await failoverGlobalCluster(new AwsClients(), { globalClusterId: GLOBAL_CLUSTER_ID, targetDbClusterArn: USW2_ARN, callRegion: 'us-west-2' });
+
+    expect(decision).toMatchObject({ step: 'failover', decision: 'started', reason: expect.stringMatching(/FailoverState \(failing-over\) already moves app-global to .*app-usw2; counted as started/) });
+  });
+
+  it.each([
+    {
+      scenario: 'FailoverState is cancelling (the earlier request is being undone)',
+      mode: 'failover' as const,
+      state: { Status: 'cancelling', FromDbClusterArn: USE2_ARN, ToDbClusterArn: USW2_ARN, IsDataLossAllowed: true },
+    },
+    {
+      scenario: 'a switchover (no data loss) to the same member runs, but a failover was asked',
+      mode: 'failover' as const,
+      state: { Status: 'switching-over', FromDbClusterArn: USE2_ARN, ToDbClusterArn: USW2_ARN, IsDataLossAllowed: false },
+    },
+    {
+      scenario: 'a failover (data loss allowed) to the same member runs, but a switchover was asked',
+      mode: 'switchover' as const,
+      state: { Status: 'failing-over', FromDbClusterArn: USE2_ARN, ToDbClusterArn: USW2_ARN, IsDataLossAllowed: true },
+    },
+    {
+      scenario: 'FailoverState does not say whether data loss is allowed',
+      mode: 'switchover' as const,
+      state: { Status: 'switching-over', FromDbClusterArn: USE2_ARN, ToDbClusterArn: USW2_ARN },
+    },
+  ])('a state fault is not counted as started when $scenario: fatal UpstreamError', async ({ mode, state }) => {
+    // Prepare
+    const fault = new InvalidGlobalClusterStateFault({ message: 'Global cluster app-global is busy', $metadata: { httpStatusCode: 400 } });
+    rds.on(FailoverGlobalClusterCommand).rejects(fault);
+    rds.on(SwitchoverGlobalClusterCommand).rejects(fault);
+    rds.on(DescribeGlobalClustersCommand).resolves(describeGlobalClustersResponse({ writerArn: USE2_ARN, status: state.Status, failoverState: state as FailoverState }));
+
+    // Act
+    const attempt =
+      mode === 'failover'
+        ? failoverGlobalCluster(new AwsClients(), { globalClusterId: GLOBAL_CLUSTER_ID, targetDbClusterArn: USW2_ARN, callRegion: 'us-west-2' })
+        : switchoverGlobalCluster(new AwsClients(), { globalClusterId: GLOBAL_CLUSTER_ID, targetDbClusterArn: USW2_ARN, callRegion: 'us-east-2' });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(UpstreamError);
+    await expect(attempt).rejects.toThrow(/InvalidGlobalClusterStateFault/);
+    expect(rds).toHaveReceivedCommand(DescribeGlobalClustersCommand);
+  });
+
   it('a network error (the region does not answer) is transient and is not taken for a started failover', async () => {
     rds.on(FailoverGlobalClusterCommand).rejects(Object.assign(new Error('connect ETIMEDOUT 52.94.0.1:443'), { code: 'ETIMEDOUT' }));
 

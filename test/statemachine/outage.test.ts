@@ -6,12 +6,13 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UpdateEndpointGroupCommand } from '@aws-sdk/client-global-accelerator';
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { DescribeDBClustersCommand, FailoverGlobalClusterCommand, InvalidGlobalClusterStateFault } from '@aws-sdk/client-rds';
+import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, FailoverGlobalClusterCommand, InvalidGlobalClusterStateFault } from '@aws-sdk/client-rds';
 import { parseConfig } from '../../lib/core/config.ts';
 import { ServiceUnavailableError, TargetFailedError } from '../../lib/core/errors.ts';
 import type { LocalExecutionResult } from '../../lib/workflow/local-execution.ts';
 import { GLOBAL_CLUSTER_ID, harnessConfig, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
 import { describeDbClustersResponse, regionOfClient, regionsOf, sdkError } from '../adapters/aws-fixtures.ts';
+import { DescribeEndpointGroupCommand } from '@aws-sdk/client-global-accelerator';
 
 interface Decision {
   step: string;
@@ -126,7 +127,8 @@ describe('a region dies: failover from the surviving stack without the dead regi
     expect(summary).toMatchObject({ outcome: 'switched', from: 'us-west-2', to: 'us-east-2', reconcile: { outcome: 'converged' } });
     expect(await regionsOf(harness.rds.commandCalls(FailoverGlobalClusterCommand))).toEqual(['us-east-2']);
     // preflight: the unreachable old primary region and traffic systems are decisions, not refusals
-    expect(summary.decisions).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: expect.stringContaining('old primary region is unreachable') }));
+    // the lag is read in the surviving region (20 ms), so the data-loss guard holds even with the old region down
+    expect(summary.decisions).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: expect.stringMatching(/^RPO lag 20 ms is within maxRpoLagMs 1000 ms \(the old primary region is unreachable: .*ETIMEDOUT/) }));
     expect(summary.decisions).toContainEqual(expect.objectContaining({ step: 'preflight:traffic-plan', decision: 'pass', reason: expect.stringMatching(/not read: could not read global-accelerator weights: .*ETIMEDOUT.*could not read route53 weights/) }));
     // the wait for the switch is bounded by a decision: the dead member explains the status
     expect(summary.decisions).toContainEqual(expect.objectContaining({ step: 'switchover:wait', decision: 'proceed-tolerated', reason: expect.stringMatching(/is failing-over, not available because app-usw2 in us-west-2 did not answer/) }));
@@ -290,5 +292,124 @@ describe('observing the topology while a region hangs', () => {
     expect(west.unanswered).toBe('DescribeDBClusters in us-west-2 did not answer within 1000 ms of the writer\'s and this region\'s members');
     expect(west.readerEndpoint).toBeUndefined();
     expect(topology.members.find((member) => member.region === 'us-east-2')).toMatchObject({ isWriter: true, writerEndpoint: { host: USE2_WRITER_HOST, port: 5432 } });
+  });
+});
+
+describe('the failover data-loss guard (maxRpoLagMs) and the probe of the old primary region', () => {
+  let harness: WorkflowHarness;
+  afterEach(() => harness.restore());
+
+  const failover = { globalClusterId: GLOBAL_CLUSTER_ID, targetRegion: 'us-east-2', mode: 'failover', acceptDataLoss: true, maxRpoLagMs: 1000 };
+
+  /** us-west-2 holds the writer; the failover goes to us-east-2 (this stack's region). */
+  function writerInUsw2(): WorkflowHarness {
+    const created = new WorkflowHarness();
+    created.cluster.writerArn = USW2_ARN;
+    return created;
+  }
+
+  it('the old primary region is down but the lag read in the target\'s region is above maxRpoLagMs: refused, nothing is called', async () => {
+    // Prepare
+    harness = writerInUsw2();
+    harness.deadRegions.add('us-west-2');
+    harness.rpoLagMs = 4200;
+
+    // Act
+    const result = await runSwitchover(harness, failover);
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('PreflightRefusedError');
+    expect(result.cause).toContain('RPO lag 4200 ms exceeds maxRpoLagMs 1000 ms');
+    expect(harness.rds).not.toHaveReceivedCommand(FailoverGlobalClusterCommand);
+  });
+
+  it('the old primary region is down and no lag can be read: the outage path proceeds, and says why', async () => {
+    // Prepare
+    harness = writerInUsw2();
+    harness.deadRegions.add('us-west-2');
+    harness.rpoLagMs = undefined;
+
+    // Act
+    const result = await runSwitchover(harness, failover);
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect((result.output as SwitchoverSummary).decisions).toContainEqual(
+      expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: expect.stringMatching(/AuroraGlobalDBRPOLag is unavailable .* and the old primary region is unreachable \(.*ServiceUnavailableError.*ETIMEDOUT/) }),
+    );
+  });
+
+  it('a throttled probe is not an outage: Preflight is retried, the region answers, and an unknown lag is refused', async () => {
+    // Prepare: us-west-2 is up; its first DescribeGlobalClusters is throttled; no lag datapoint
+    harness = writerInUsw2();
+    harness.rpoLagMs = undefined;
+    harness.globalClusterFaults['us-west-2'] = [sdkError('ThrottlingException', { status: 400, message: 'Rate exceeded' })];
+
+    // Act
+    const result = await runSwitchover(harness, failover);
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('PreflightRefusedError');
+    expect(result.cause).toContain('AuroraGlobalDBRPOLag is unavailable');
+    expect(result.cause).toContain('while the old primary region is reachable');
+    // the probe was asked twice in us-west-2: the throttled call, then Preflight's retry
+    expect((await regionsOf(harness.rds.commandCalls(DescribeGlobalClustersCommand))).filter((region) => region === 'us-west-2')).toHaveLength(2);
+    expect(harness.globalClusterFaults['us-west-2']).toEqual([]);
+    expect(harness.rds).not.toHaveReceivedCommand(FailoverGlobalClusterCommand);
+  });
+
+  it('a probe refused for a reason retrying will not fix (access denied) fails the run instead of counting as an outage', async () => {
+    // Prepare
+    harness = writerInUsw2();
+    harness.rpoLagMs = undefined;
+    harness.globalClusterFaults['us-west-2'] = [sdkError('AccessDenied', { status: 403, message: 'not authorized to perform rds:DescribeGlobalClusters' })];
+
+    // Act
+    const result = await runSwitchover(harness, failover);
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('UpstreamError');
+    expect(result.cause).toContain('AccessDenied');
+    expect(harness.rds).not.toHaveReceivedCommand(FailoverGlobalClusterCommand);
+  });
+
+  it('a 503 from the old primary region\'s RDS API counts as unreachable', async () => {
+    // Prepare: every DescribeGlobalClusters in us-west-2 answers 503 (more than the Preflight retries)
+    harness = writerInUsw2();
+    harness.rpoLagMs = undefined;
+    harness.globalClusterFaults['us-west-2'] = Array.from({ length: 10 }, () => sdkError('ServiceUnavailable', { status: 503 }));
+
+    // Act
+    const result = await runSwitchover(harness, failover);
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect((result.output as SwitchoverSummary).decisions).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: expect.stringContaining('the old primary region is unreachable (the RDS API in us-west-2 did not answer: ServiceUnavailableError') }));
+  });
+});
+
+describe('ShiftTraffic degrades only a traffic control plane that does not answer', () => {
+  let harness: WorkflowHarness;
+  afterEach(() => harness.restore());
+
+  it('Global Accelerator refuses the read (access denied): Route 53 still follows the writer, then the run fails with UpstreamError', async () => {
+    // Prepare: writer in us-east-2, Route 53 weights still favour us-west-2, GA denies DescribeEndpointGroup
+    harness = new WorkflowHarness();
+    harness.cluster.writerArn = USE2_ARN;
+    Object.assign(harness.weights, { 'us-east-2': 50, 'us-west-2': 100 });
+    harness.ga.on(DescribeEndpointGroupCommand).rejects(sdkError('AccessDeniedException', { status: 403, message: 'not authorized to perform globalaccelerator:DescribeEndpointGroup' }));
+
+    // Act
+    const result = await harness.run('reconcile', { trigger: 'event', globalClusterId: GLOBAL_CLUSTER_ID });
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('UpstreamError');
+    expect(result.cause).toContain('AccessDeniedException');
+    expect(harness.weights).toEqual({ 'us-east-2': 100, 'us-west-2': 50 });
+    expect(harness.ga).not.toHaveReceivedCommand(UpdateEndpointGroupCommand);
   });
 });

@@ -120,6 +120,8 @@ export class WorkflowHarness {
    * Accelerator API when us-west-2 is listed and Route 53's control plane when us-east-1 is.
    */
   readonly deadRegions = new Set<string>();
+  /** Errors the next DescribeGlobalClusters calls sent to a region throw, one per call, before it answers again. */
+  readonly globalClusterFaults: Record<string, Error[]> = {};
   readonly poolers: MemoryPoolerTarget[];
   world: World;
 
@@ -206,7 +208,10 @@ export class WorkflowHarness {
 
   #fakeRds(): void {
     this.rds.on(DescribeGlobalClustersCommand).callsFake(async (_input: unknown, getClient: () => unknown) => {
-      await this.#reach(regionOfClient(getClient));
+      const region = await regionOfClient(getClient);
+      await this.#reach(region);
+      const fault = this.globalClusterFaults[region]?.shift();
+      if (fault) throw fault;
       const scripted = this.cluster.script.shift();
       const state = scripted ?? this.cluster;
       const response = describeGlobalClustersResponse({ writerArn: state.writerArn, status: state.status ?? 'available', ...(state.failoverState ? { failoverState: state.failoverState as FailoverState } : {}) });

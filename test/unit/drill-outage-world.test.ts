@@ -1,9 +1,9 @@
 /**
- * The drill's stand-ins for a dead region (scenario region-outage), with the real preflight step: while the
- * old writer's region answers, the failover's data-loss guard reads the replica's real lag and refuses above
- * maxRpoLagMs; once that region is down its RDS member does not answer, the probe says unreachable (the lag
- * cannot be bounded, the failover proceeds as accepted), and the traffic control plane served from it fails
- * with a transient error that the preflight only notes.
+ * The drill's stand-ins for a dead region (scenario region-outage), with the real preflight step: the
+ * failover's data-loss guard reads the replica's real lag (in the surviving region) and refuses above
+ * maxRpoLagMs, whether or not the old writer's region answers; once that region is down its RDS member does
+ * not answer and the probe says unreachable (only a lag that cannot be read is then accepted), and the
+ * traffic control plane served from it fails with a transient error that the preflight only notes.
  */
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../lib/core/endpoint.ts';
@@ -20,8 +20,10 @@ const REPLICA = 'us-east-1';
 
 /** The local global cluster with the replica's lag set by the test instead of read from a server. */
 class LaggingCluster extends LocalAuroraGlobalCluster {
-  lagMs = 0;
+  /** undefined: the lag cannot be read. */
+  lagMs: number | undefined = 0;
   override async replicationLagMs(): Promise<number> {
+    if (this.lagMs === undefined) throw new Error('could not read the replica lag');
     return this.lagMs;
   }
 }
@@ -79,10 +81,24 @@ describe('drill region-outage: the failover preflight against the local stand-in
     expect(result.checks).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: 'RPO lag 4000 ms is within maxRpoLagMs 5000 ms' }));
   });
 
-  it('once the writer region is down: its member does not answer, the lag cannot be bounded, and the dead control plane is only noted', async () => {
+  it('once the writer region is down: the lag read in the surviving region is still enforced', async () => {
     // Prepare
     const { cluster, world } = stage();
     cluster.lagMs = 8_000;
+    cluster.regionDown(WRITER);
+
+    // Act
+    const result = await preflightStep(world, { input: failover });
+
+    // Assess
+    expect(result.verdict).toBe('refuse');
+    expect(result.reason).toMatch(/^RPO lag 8000 ms exceeds maxRpoLagMs 5000 ms \(the old primary region is unreachable: RDS in us-west-2: connect ECONNREFUSED/);
+  });
+
+  it('once the writer region is down: its member does not answer, a lag within the limit passes, and the dead control plane is only noted', async () => {
+    // Prepare
+    const { cluster, world } = stage();
+    cluster.lagMs = 0;
     cluster.regionDown(WRITER);
 
     // Act
@@ -93,8 +109,19 @@ describe('drill region-outage: the failover preflight against the local stand-in
     expect(topology.members.find((member) => member.region === WRITER)).toMatchObject({ unanswered: expect.stringContaining('ECONNREFUSED') });
     expect(topology.members.find((member) => member.region === WRITER)).not.toHaveProperty('writerEndpoint');
     expect(result.verdict).toBe('proceed');
-    expect(result.checks).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: expect.stringContaining('unreachable') }));
+    expect(result.checks).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: expect.stringMatching(/^RPO lag 0 ms is within maxRpoLagMs 5000 ms \(the old primary region is unreachable/) }));
     expect(JSON.stringify(result.checks)).toContain('could not read global-accelerator weights: ServiceUnavailableError');
+  });
+
+  it('once the writer region is down and the lag cannot be read: the failover proceeds as accepted, and says so', async () => {
+    const { cluster, world } = stage();
+    cluster.lagMs = undefined;
+    cluster.regionDown(WRITER);
+
+    const result = await preflightStep(world, { input: failover });
+
+    expect(result.verdict).toBe('proceed');
+    expect(result.checks).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: expect.stringContaining('and the old primary region is unreachable') }));
   });
 
   it('a traffic control plane fails with a transient error only while the region serving it is down', async () => {

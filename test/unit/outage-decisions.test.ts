@@ -6,11 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/core/config.ts';
 import { decide } from '../../lib/core/decision.ts';
-import { ServiceUnavailableError, StaleChangeError, UpstreamTimeoutError } from '../../lib/core/errors.ts';
+import { InvalidConfigError, ServiceUnavailableError, StaleChangeError, ThrottledError, UpstreamError, UpstreamTimeoutError } from '../../lib/core/errors.ts';
 import { assessStability, tolerateUnavailable, withTolerance } from '../../lib/core/topology.ts';
 import { definitivelyFailedTargets, planTraffic, regionHealth } from '../../lib/core/traffic-policy.ts';
 import type { Topology, TrafficAdapter, TrafficChange, TrafficTargetState } from '../../lib/core/types.ts';
 import { applyTraffic, readTraffic, trafficNote } from '../../lib/workflow/traffic-read.ts';
+import { shiftTrafficStep } from '../../lib/workflow/reconcile.ts';
+import type { World } from '../../lib/workflow/world.ts';
 
 const USE2 = 'arn:aws:rds:us-east-2:123456789012:cluster:app-use2';
 const USW2 = 'arn:aws:rds:us-west-2:123456789012:cluster:app-usw2';
@@ -206,6 +208,52 @@ describe('readTraffic and applyTraffic', () => {
     const other = new FakeTraffic('route53');
     await expect(applyTraffic([new FakeTraffic('global-accelerator', undefined, new StaleChangeError('dial moved')), other], changes)).rejects.toThrow(StaleChangeError);
     expect(other.applied).toEqual([[changes[1]]]);
+  });
+
+  it.each([
+    { name: 'throttling', error: new ThrottledError('globalaccelerator:DescribeEndpointGroup in us-west-2 failed: ThrottlingException') },
+    { name: 'access denied', error: new UpstreamError('globalaccelerator:DescribeEndpointGroup in us-west-2 failed: AccessDeniedException') },
+    { name: 'a bad config', error: new InvalidConfigError('traffic.globalAccelerator: no endpoint group for us-east-2') },
+  ])('a control plane that answers with $name is not degraded: it is a failed read, the other system is still read', async ({ error }) => {
+    // Prepare
+    const ga = new FakeTraffic('global-accelerator', error);
+    const route53 = new FakeTraffic('route53');
+
+    // Act
+    const reading = await readTraffic({ config: config('follow-writer'), trafficAdapters: () => [ga, route53] });
+
+    // Assess
+    expect(reading.degraded).toEqual([]);
+    expect(reading.failed).toEqual([{ kind: 'global-accelerator', reason: `could not read global-accelerator weights: ${error.name}: ${error.message}`, error }]);
+    expect(reading.states.map((state) => state.kind)).toEqual(['route53']);
+    expect(reading.decisions).toEqual([expect.objectContaining({ step: 'traffic', decision: 'read-failed' })]);
+  });
+
+  it('applyTraffic degrades only a system that does not answer; throttling is thrown after the others applied', async () => {
+    const changes: TrafficChange[] = [
+      { kind: 'global-accelerator', region: 'us-east-2', resource: 'ga/use2', from: 50, to: 100 },
+      { kind: 'route53', region: 'us-east-2', resource: 'r53/use2', from: 50, to: 100 },
+    ];
+    const route53 = new FakeTraffic('route53');
+
+    await expect(applyTraffic([new FakeTraffic('global-accelerator', undefined, new ThrottledError('UpdateEndpointGroup: Rate exceeded')), route53], changes)).rejects.toThrow(ThrottledError);
+    expect(route53.applied).toEqual([[changes[1]]]);
+  });
+
+  it('ShiftTraffic moves the systems it could read, then rethrows a throttled read so the state machine retries', async () => {
+    // Prepare: follow-writer, writer us-east-2; both systems have us-east-2 at 50; GA throttles its read
+    const ga = new FakeTraffic('global-accelerator', new ThrottledError('globalaccelerator:DescribeEndpointGroup in us-west-2 failed: ThrottlingException'));
+    const route53 = new FakeTraffic('route53');
+    const metrics: unknown[] = [];
+    const world = { config: config('follow-writer'), trafficAdapters: () => [ga, route53], now: () => Date.now(), emitMetrics: async (datums: unknown[]) => void metrics.push(...datums) } as unknown as World;
+
+    // Act
+    const attempt = shiftTrafficStep(world, { topology: afterOutage({ status: 'available' }), poolerResults: [] });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(ThrottledError);
+    expect(route53.applied).toEqual([[{ kind: 'route53', region: 'us-east-2', resource: 'route53/use2', from: 50, to: 100 }]]);
+    expect(ga.applied).toEqual([]);
   });
 
   it('the note names every system not moved and points to the data-plane runbook', () => {
