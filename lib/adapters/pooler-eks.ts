@@ -17,7 +17,7 @@ import { decide, type Decision } from '../core/decision.ts';
 import { formatEndpoint, sameEndpoint, type Endpoint } from '../core/endpoint.ts';
 import { ConflictError, InvalidConfigError, InvalidInputError, isTransient, ServiceUnavailableError, StaleChangeError, TargetFailedError, UpstreamError } from '../core/errors.ts';
 import { labelSelectorProblem, matchesLabels, parseLabelSelector, type LabelTerm } from '../core/label-selector.ts';
-import { readAliasEndpoints, readPoolMode, setAliasEndpoints } from '../core/pgbouncer-ini.ts';
+import { effectiveSettings, readAliasEndpoints, readPoolMode, setAliasEndpoints } from '../core/pgbouncer-ini.ts';
 import {
   buildAdminCommandScript,
   buildLiveSwitchScript,
@@ -405,6 +405,8 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
       expectedRead: expected.read,
       // transaction: PAUSE (nothing fails); session: KILL (one error per session, new ones wait for RESUME).
       hold: liveHold(readPoolMode(ini, this.#config.aliases.write)),
+      // Judged against the new file: the pod may run an older copy of the ConfigMap, or a SET from the console.
+      expectedSettings: effectiveSettings(ini),
       commandTimeoutSeconds: this.#config.liveSwitchTimeoutSeconds,
     });
     return this.#exec(pod, script, ini).then(

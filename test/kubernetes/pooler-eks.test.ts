@@ -196,6 +196,21 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(JSON.stringify(result)).not.toContain(PASSWORD);
   });
 
+  it('switches pods that run an older [pgbouncer] text than the ConfigMap (an operator edit restarts nothing): no rollback, no eviction', async () => {
+    // Prepare: the operator added default_pool_size = 30 to the ConfigMap; the pods still run the copy they made at start.
+    const edited = ini(OLD_WRITER).replace('admin_users = pgbouncer\n', 'admin_users = pgbouncer\ndefault_pool_size = 30\n');
+    const { target, namespace, names } = scenario({ configIni: edited, podIni: ini(OLD_WRITER) });
+
+    // Act
+    const result = await target.apply(plan([moveWriter]));
+
+    // Assess
+    expect(result.pods.map((pod) => [pod.pod, pod.outcome])).toEqual(names.map((name) => [name, 'switched']));
+    expect(result.decision.decision).toBe('switched');
+    for (const name of names) expect(pods.loadedIni(name)).toBe(edited.replace(`host=${OLD_WRITER.host}`, `host=${NEW_WRITER.host}`));
+    expect(podCalls(namespace).filter((call) => call.startsWith('evict'))).toEqual([]);
+  });
+
   it('session pool mode: KILL (each session ends once, new ones wait) before RELOAD, never PAUSE, then RESUME', async () => {
     // Prepare
     const { target } = scenario({ configIni: ini(OLD_WRITER, 'session'), podNames: ['pgbouncer-a'] });
