@@ -282,6 +282,7 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
       const reason = `matches ${this.#config.podSelector} but has no ${admin} container: never exec'd into or evicted; fix the podSelector or the pod template`;
       return { settled: { pod: pod.name, outcome: 'failed', reason } };
     }
+    let wrong = '';
     if (!switchFirst) {
       const routes = await this.#showRoutes(pod);
       if ('error' in routes) {
@@ -289,16 +290,20 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
         return this.#notConverged(pod, `could not read SHOW DATABASES: ${routes.error}`, false);
       }
       if (this.#routesMatch(routes, ini)) return { settled: { pod: pod.name, outcome: 'unchanged', reason: 'already routes as the configmap says' } };
-      if (marker !== null) {
-        return { settled: { pod: pod.name, outcome: 'failed', reason: `routes ${this.#describeRoutes(routes)}; not switched or restarted: ${marker}` }, heldByMark: true };
-      }
+      wrong = `routes ${this.#describeRoutes(routes)}; `;
     }
+    // A needs-operator mark blocks evictions only: the live switch is harmless (it ends in RESUME, or rolls back and
+    // resumes), so it still runs, and resumes a pod a dead run left paused.
     const switched = await this.#liveSwitch(pod, ini);
     if (switched === null) return { settled: { pod: pod.name, outcome: 'switched', reason: `PgBouncer routes ${this.#routes(ini)} (verified with SHOW DATABASES)` } };
     if (switched.transient) {
       // The Kubernetes API failed, not the pod: evicting it would not help. The step fails transiently and is retried.
       transient.add(pod.name);
       return this.#notConverged(pod, `${switched.failure}; not evicted (a transient Kubernetes error)`, false);
+    }
+    if (marker !== null) {
+      const pass = this.#notConverged(pod, `${wrong}${switched.failure}; not restarted: ${marker}`, false);
+      return pod.ready && 'settled' in pass ? { settled: pass.settled, heldByMark: true } : pass;
     }
     return this.#notConverged(pod, switched.failure, true);
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -345,9 +346,41 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(second.decision.decision).toBe('needs-operator');
     expect(second.decision.reason).toMatch(/an earlier run found that pod pgbouncer-a-r/);
     expect(server.evictedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([`${namespace}/pgbouncer-a`]);
-    // The failed switch puts the old file back (second RELOAD) before RESUME; the later run only reads.
-    expect(pods.commands('pgbouncer-b')).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'RELOAD', 'RESUME "appdb"', 'SHOW DATABASES']);
+    // The failed switch puts the old file back (second RELOAD) before RESUME; the later run checks, tries the
+    // harmless live switch again (it fails the same way and resumes), and evicts nothing.
+    const liveSwitch = ['SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'RELOAD', 'RESUME "appdb"'];
+    expect(pods.commands('pgbouncer-b')).toEqual([...liveSwitch, 'SHOW DATABASES', ...liveSwitch]);
     expect(server.requests.some((request) => request.method === 'DELETE')).toBe(false);
+  });
+
+  it('with a needs-operator mark still switches live (ending in RESUME): a paused pod is resumed, a pod whose switch fails is reported, never evicted', async () => {
+    // Prepare: an earlier run marked this ConfigMap text; pgbouncer-a was left paused (a run that died between
+    // PAUSE and RESUME), pgbouncer-b still routes to the old writer and its RELOAD fails.
+    const { target, namespace } = scenario({ configIni: ini(NEW_WRITER), podIni: ini(NEW_WRITER), podNames: ['pgbouncer-a'] });
+    server.addPod(namespace, { name: 'pgbouncer-b', labels: { app: 'pgbouncer' }, containers: ['pgbouncer', 'pgbouncer-admin'] });
+    pods.addPod('pgbouncer-b', ini(OLD_WRITER));
+    pods.inject('pgbouncer-b', 'fail', 'RELOAD');
+    writeFileSync(join(pods.stateDir('pgbouncer-a'), 'paused.appdb'), '');
+    server.annotateConfigMap(namespace, 'pgbouncer-config', {
+      [NEEDS_OPERATOR_ANNOTATION]: 'pod pgbouncer-x-r, freshly started from configmap, routes wrongly',
+      [NEEDS_OPERATOR_CONFIG_ANNOTATION]: createHash('sha256').update(ini(NEW_WRITER), 'utf8').digest('hex'),
+    });
+
+    // Act
+    const result = await target.apply(plan([]));
+
+    // Assess
+    expect(result.decision.decision).toBe('needs-operator');
+    expect(result.pods).toMatchObject([
+      { pod: 'pgbouncer-a', outcome: 'switched' },
+      { pod: 'pgbouncer-b', outcome: 'failed' },
+    ]);
+    expect(result.pods[1]!.reason).toMatch(/live switch failed at reload.*not restarted: an earlier run found that pod pgbouncer-x-r/);
+    expect(pods.isPaused('pgbouncer-a', 'appdb')).toBe(false);
+    expect(pods.isPaused('pgbouncer-b', 'appdb')).toBe(false);
+    expect(pods.commands('pgbouncer-b')).toContain('RESUME "appdb"');
+    expect(podCalls(namespace).filter((call) => call.startsWith('evict'))).toEqual([]);
+    expect(server.configMap(namespace, 'pgbouncer-config')!.annotations[NEEDS_OPERATOR_CONFIG_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('lifts the needs-operator mark once every pod routes right (an operator fixed what the text includes)', async () => {

@@ -129,6 +129,14 @@ export class FakeKubernetesServer {
     return stored && { data: { ...stored.data }, annotations: { ...stored.annotations }, resourceVersion: String(stored.resourceVersion) };
   }
 
+  /** Sets annotations on a stored ConfigMap, as another writer (an earlier run, an operator) would. */
+  annotateConfigMap(namespace: string, name: string, annotations: Record<string, string>): void {
+    const stored = this.#configMaps.get(`${namespace}/${name}`);
+    if (!stored) throw new Error(`no configmap ${namespace}/${name}`);
+    Object.assign(stored.annotations, annotations);
+    stored.resourceVersion = this.#nextResourceVersion++;
+  }
+
   addWorkload(namespace: string, kind: 'deployments' | 'statefulsets', name: string): void {
     this.workloadAnnotations.set(`${namespace}/${kind}/${name}`, {});
   }
