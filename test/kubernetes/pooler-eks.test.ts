@@ -71,6 +71,8 @@ interface ScenarioOptions {
    * what this returns (default: the ConfigMap as it is now, as the init container copies it).
    */
   replacementLoads?: (configMapIni: string) => string;
+  /** Admin commands that fail in every replacement pod (e.g. RELOAD: its live switch cannot fix it either). */
+  replacementFailing?: string[];
 }
 
 /** A fresh namespace with the ConfigMap, the Deployment and `podNames` ready pods running `podIni`. */
@@ -89,6 +91,7 @@ function scenario(options: ScenarioOptions = {}) {
     const current = server.configMap(evictedFrom, 'pgbouncer-config')!.data['pgbouncer.ini']!;
     const name = `${evicted.name}-r`;
     pods.addPod(name, (options.replacementLoads ?? ((text) => text))(current));
+    for (const verb of options.replacementFailing ?? []) pods.inject(name, 'fail', verb);
     server.addPod(evictedFrom, { name, labels: evicted.labels, containers: evicted.containers });
   };
   const config: PoolerTargetConfig = {
@@ -323,8 +326,9 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
   });
 
   it('reports needs-operator when a freshly started pod routes wrongly too, marks the ConfigMap, and later runs restart nothing', async () => {
-    // Prepare: an %include in the image redefines appdb, so a pod started from the new ConfigMap still routes to the old writer
-    const { target, namespace } = scenario({ replacementLoads: () => ini(OLD_WRITER) });
+    // Prepare: an %include in the image redefines appdb, so a pod started from the new ConfigMap still routes to the
+    // old writer, and a live switch cannot fix it either (its RELOAD fails here)
+    const { target, namespace } = scenario({ replacementLoads: () => ini(OLD_WRITER), replacementFailing: ['RELOAD'] });
     pods.inject('pgbouncer-a', 'fail', 'RELOAD');
     pods.inject('pgbouncer-b', 'fail', 'RELOAD');
 
@@ -383,9 +387,50 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(server.configMap(namespace, 'pgbouncer-config')!.annotations[NEEDS_OPERATOR_CONFIG_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('never takes a pod created before the eviction for the replacement (a Pending pod listed late): no false needs-operator mark', async () => {
+    // Prepare: pgbouncer-a cannot switch live, so it is evicted; just then a pod created a minute ago (Pending
+    // during the passes, started from the ConfigMap before the patch) becomes Ready and is listed first.
+    const { target, namespace } = scenario({ podNames: ['pgbouncer-a'] });
+    pods.inject('pgbouncer-a', 'fail', 'RELOAD');
+    const controller = server.onEvicted!;
+    server.onEvicted = (evictedFrom, evicted) => {
+      const early = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      server.addPod(evictedFrom, { name: 'pgbouncer-early', labels: evicted.labels, containers: evicted.containers, creationTimestamp: early });
+      pods.addPod('pgbouncer-early', ini(OLD_WRITER));
+      controller(evictedFrom, evicted);
+    };
+
+    // Act
+    const result = await target.apply(plan([moveWriter]));
+
+    // Assess
+    expect(result.decision.decision).toBe('switched-with-restarts');
+    expect(result.pods).toMatchObject([{ pod: 'pgbouncer-a', outcome: 'restarted' }]);
+    expect(result.pods[0]!.reason).toMatch(/its replacement pgbouncer-a-r routes appdb -> app-usw2/);
+    expect(podCalls(namespace)).not.toContain('exec pgbouncer-early');
+    expect(server.configMap(namespace, 'pgbouncer-config')!.annotations).toEqual({});
+  });
+
+  it('switches a replacement that started from the ConfigMap before the patch live, and marks nothing', async () => {
+    // Prepare: the replacement copied the ConfigMap text from before the patch (a kubelet cache that lags)
+    const { target, namespace } = scenario({ podNames: ['pgbouncer-a'], replacementLoads: () => ini(OLD_WRITER) });
+    pods.inject('pgbouncer-a', 'fail', 'RELOAD');
+
+    // Act
+    const result = await target.apply(plan([moveWriter]));
+
+    // Assess
+    expect(result.decision.decision).toBe('switched-with-restarts');
+    expect(result.pods).toMatchObject([{ pod: 'pgbouncer-a', outcome: 'restarted' }]);
+    expect(result.pods[0]!.reason).toMatch(/its replacement pgbouncer-a-r routed appdb -> app-use2\S+, .* switched live/);
+    expect(pods.loadedIni('pgbouncer-a-r')).toBe(ini(NEW_WRITER));
+    expect(pods.isPaused('pgbouncer-a-r', 'appdb')).toBe(false);
+    expect(server.configMap(namespace, 'pgbouncer-config')!.annotations).toEqual({});
+  });
+
   it('lifts the needs-operator mark once every pod routes right (an operator fixed what the text includes)', async () => {
     // Prepare: a first run marked the ConfigMap; then the operator fixed the include and restarted the pods by hand
-    const { target, namespace } = scenario({ replacementLoads: () => ini(OLD_WRITER) });
+    const { target, namespace } = scenario({ replacementLoads: () => ini(OLD_WRITER), replacementFailing: ['RELOAD'] });
     pods.inject('pgbouncer-a', 'fail', 'RELOAD');
     pods.inject('pgbouncer-b', 'fail', 'RELOAD');
     await target.apply(plan([moveWriter]));
