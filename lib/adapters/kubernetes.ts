@@ -39,6 +39,11 @@ export interface PodSummary {
   readonly containers: readonly string[];
   /** Condition Ready=True: the pod is in its Service's endpoints and counts as healthy for a PodDisruptionBudget. */
   readonly ready: boolean;
+  /**
+   * metadata.creationTimestamp (RFC 3339, whole seconds, the API server's clock); null when absent. Tells an
+   * evicted pod's replacement from a pod created earlier (Pending pods are not listed, so one can appear late).
+   */
+  readonly creationTimestamp: string | null;
 }
 
 /**
@@ -168,6 +173,7 @@ export class KubernetesClient implements KubernetesApi {
       labels: { ...(pod.metadata.labels ?? {}) },
       containers: (pod.spec?.containers ?? []).map((container) => container.name),
       ready: (pod.status?.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True'),
+      creationTimestamp: typeof pod.metadata.creationTimestamp === 'string' ? pod.metadata.creationTimestamp : null,
     }));
   }
 
@@ -374,7 +380,7 @@ function configMapSnapshot(body: unknown, what: string): ConfigMapSnapshot {
 }
 
 interface PodObject {
-  metadata: { name: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  metadata: { name: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string };
   spec?: { containers?: Array<{ name: string }> };
   status?: { phase?: string; conditions?: Array<{ type?: string; status?: string }> };
 }

@@ -17,7 +17,7 @@ import { decide, type Decision } from '../core/decision.ts';
 import { formatEndpoint, sameEndpoint, type Endpoint } from '../core/endpoint.ts';
 import { ConflictError, InvalidConfigError, InvalidInputError, isTransient, ServiceUnavailableError, StaleChangeError, TargetFailedError, UpstreamError } from '../core/errors.ts';
 import { labelSelectorProblem, matchesLabels, parseLabelSelector, type LabelTerm } from '../core/label-selector.ts';
-import { readAliasEndpoints, readPoolMode, setAliasEndpoints } from '../core/pgbouncer-ini.ts';
+import { effectiveSettings, readAliasEndpoints, readPoolMode, setAliasEndpoints } from '../core/pgbouncer-ini.ts';
 import {
   buildAdminCommandScript,
   buildLiveSwitchScript,
@@ -55,7 +55,10 @@ export interface EksPoolerTargetOptions {
   readonly target: PoolerTargetConfig;
   readonly region: string;
   readonly api: KubernetesApi;
-  /** Milliseconds clock for durations (tests pin it). */
+  /**
+   * Milliseconds wall clock (default Date.now): durations, and the eviction time a replacement pod's
+   * creationTimestamp (the API server's clock) must not precede.
+   */
   readonly clock?: () => number;
   readonly restartBounds?: Partial<RestartBounds>;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -282,6 +285,7 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
       const reason = `matches ${this.#config.podSelector} but has no ${admin} container: never exec'd into or evicted; fix the podSelector or the pod template`;
       return { settled: { pod: pod.name, outcome: 'failed', reason } };
     }
+    let wrong = '';
     if (!switchFirst) {
       const routes = await this.#showRoutes(pod);
       if ('error' in routes) {
@@ -289,16 +293,20 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
         return this.#notConverged(pod, `could not read SHOW DATABASES: ${routes.error}`, false);
       }
       if (this.#routesMatch(routes, ini)) return { settled: { pod: pod.name, outcome: 'unchanged', reason: 'already routes as the configmap says' } };
-      if (marker !== null) {
-        return { settled: { pod: pod.name, outcome: 'failed', reason: `routes ${this.#describeRoutes(routes)}; not switched or restarted: ${marker}` }, heldByMark: true };
-      }
+      wrong = `routes ${this.#describeRoutes(routes)}; `;
     }
+    // A needs-operator mark blocks evictions only: the live switch is harmless (it ends in RESUME, or rolls back and
+    // resumes), so it still runs, and resumes a pod a dead run left paused.
     const switched = await this.#liveSwitch(pod, ini);
     if (switched === null) return { settled: { pod: pod.name, outcome: 'switched', reason: `PgBouncer routes ${this.#routes(ini)} (verified with SHOW DATABASES)` } };
     if (switched.transient) {
       // The Kubernetes API failed, not the pod: evicting it would not help. The step fails transiently and is retried.
       transient.add(pod.name);
       return this.#notConverged(pod, `${switched.failure}; not evicted (a transient Kubernetes error)`, false);
+    }
+    if (marker !== null) {
+      const pass = this.#notConverged(pod, `${wrong}${switched.failure}; not restarted: ${marker}`, false);
+      return pod.ready && 'settled' in pass ? { settled: pass.settled, heldByMark: true } : pass;
     }
     return this.#notConverged(pod, switched.failure, true);
   }
@@ -341,12 +349,13 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
   }
 
   async #restartPod(pod: PodSummary, ini: string, seen: Set<string>): Promise<RestartStep> {
+    const evictedAt = this.#clock();
     const eviction = await this.#api.evictPod(this.#config.namespace, pod.name);
     if (eviction.outcome === 'refused') {
       return { ok: false, reason: `eviction refused: ${eviction.reason}`, stop: 'an eviction was refused (PodDisruptionBudget); no pod is deleted instead, the next run tries again' };
     }
     const evicted = eviction.outcome === 'evicted' ? 'evicted' : 'already gone';
-    const replacement = await this.#awaitReplacement(seen);
+    const replacement = await this.#awaitReplacement(seen, evictedAt);
     if (!replacement) {
       const seconds = Math.round(this.#bounds.readyTimeoutMs / 1000);
       return { ok: false, reason: `${evicted}, but no new pod became Ready within ${seconds} s`, stop: 'a replacement did not become Ready in time; restarting more pods could take the target down' };
@@ -359,15 +368,38 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
     if (this.#routesMatch(routes, ini)) {
       return { ok: true, reason: `${evicted}; its replacement ${replacement.name} routes ${this.#routes(ini)} (verified with SHOW DATABASES)` };
     }
-    const why = `pod ${replacement.name}, freshly started from configmap ${this.#configMapName()}, routes ${this.#describeRoutes(routes)} instead of ${this.#routes(ini)} (e.g. an %include or a line that PgBouncer reads differently)`;
+    // It may have copied the ConfigMap before the patch (a kubelet cache that lags): a live switch fixes that. Only
+    // a pod that still routes wrongly after one shows that restarts cannot fix the target.
+    const switched = await this.#liveSwitch(replacement, ini);
+    if (switched === null) {
+      return { ok: true, reason: `${evicted}; its replacement ${replacement.name} routed ${this.#describeRoutes(routes)} and was switched live: routes ${this.#routes(ini)} (verified with SHOW DATABASES)` };
+    }
+    if (switched.transient) {
+      return { ok: false, reason: `${evicted}; its replacement ${replacement.name} routes ${this.#describeRoutes(routes)} and ${switched.failure}`, stop: 'a replacement could not be switched (a transient Kubernetes error)' };
+    }
+    const after = await this.#showRoutes(replacement);
+    if ('error' in after) {
+      return { ok: false, reason: `${evicted}; its replacement ${replacement.name} routed ${this.#describeRoutes(routes)}, ${switched.failure}, and could not be verified: ${after.error}`, stop: 'a replacement could not be verified' };
+    }
+    if (this.#routesMatch(after, ini)) {
+      return { ok: true, reason: `${evicted}; its replacement ${replacement.name} routes ${this.#routes(ini)} (verified with SHOW DATABASES after a live switch that reported ${switched.failure})` };
+    }
+    const why = `pod ${replacement.name}, freshly started from configmap ${this.#configMapName()}, routes ${this.#describeRoutes(after)} instead of ${this.#routes(ini)}, also after a live switch (${switched.failure}) (e.g. an %include or a line that PgBouncer reads differently)`;
     return { ok: false, reason: `${evicted}; ${why}`, stop: 'a freshly started pod routes wrongly too: restarting more pods cannot help', needsOperator: why };
   }
 
-  /** The first Ready selected pod this run has not seen yet (the evicted pod's replacement, or a new replica). */
-  async #awaitReplacement(seen: ReadonlySet<string>): Promise<PodSummary | null> {
+  /**
+   * The first Ready selected pod this run has not seen yet and that was created after the eviction call (the
+   * evicted pod's replacement, or a new replica). A pod created earlier (Pending while the run listed pods, so
+   * never seen) may have copied the ConfigMap before the patch: it is not taken for the replacement. The API
+   * server stamps creationTimestamp in whole seconds, so the eviction time is cut to the second too.
+   */
+  async #awaitReplacement(seen: ReadonlySet<string>, evictedAt: number): Promise<PodSummary | null> {
     const deadline = this.#clock() + this.#bounds.readyTimeoutMs;
+    const notBefore = Math.floor(evictedAt / 1000) * 1000;
+    const createdAfterEviction = (pod: PodSummary) => pod.creationTimestamp !== null && Date.parse(pod.creationTimestamp) >= notBefore;
     for (;;) {
-      const fresh = (await this.#targetPods()).find((pod) => pod.ready && !seen.has(pod.uid));
+      const fresh = (await this.#targetPods()).find((pod) => pod.ready && !seen.has(pod.uid) && createdAfterEviction(pod));
       if (fresh) return fresh;
       if (this.#clock() >= deadline) return null;
       await this.#sleep(this.#bounds.pollMs);
@@ -405,6 +437,8 @@ export class EksPoolerTarget implements PoolerTargetAdapter {
       expectedRead: expected.read,
       // transaction: PAUSE (nothing fails); session: KILL (one error per session, new ones wait for RESUME).
       hold: liveHold(readPoolMode(ini, this.#config.aliases.write)),
+      // Judged against the new file: the pod may run an older copy of the ConfigMap, or a SET from the console.
+      expectedSettings: effectiveSettings(ini),
       commandTimeoutSeconds: this.#config.liveSwitchTimeoutSeconds,
     });
     return this.#exec(pod, script, ini).then(

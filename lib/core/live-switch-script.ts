@@ -49,8 +49,11 @@ export interface LiveSwitchScriptInput {
   /** How to hold the write alias; default `pause` when pauseWrites, else `none`. */
   readonly hold?: LiveHold;
   /**
-   * `[pgbouncer]` settings the new file changes (changedSettings): after RELOAD, SHOW CONFIG must show them and
-   * every other setting as before, or the file is rolled back. Secret values never enter the script.
+   * Every `[pgbouncer]` setting of the new file (effectiveSettings): after RELOAD, SHOW CONFIG must show each one
+   * as the file says it (the same text, or the same number: `01750` shows as `1000`), or the file is rolled back.
+   * A setting the file does not set may keep its running value or go back to its default, nothing else. Judged
+   * against the new file, not the running config: a pod runs the copy it made at start (a later ConfigMap edit
+   * restarts nothing) and an admin console SET changes it too. Secret values never enter the script.
    */
   readonly expectedSettings?: readonly SettingChange[];
   /** Bound for each admin console command, PAUSE included. */
@@ -242,9 +245,9 @@ function prelude(timeoutSeconds: number): string[] {
     `table() { timeout ${timeoutSeconds} psql -X -q -A -F "$sep" -P footer=off -v ON_ERROR_STOP=1 -d pgbouncer -c "$1"; }`,
     // host:port:paused of one alias in $rows (SHOW DATABASES); empty when PgBouncer has no such database.
     "route() { printf '%s\\n' \"$rows\" | awk -F \"$sep\" -v name=\"$1\" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c[\"name\"] == name { print $c[\"host\"] \":\" $c[\"port\"] \":\" $c[\"paused\"]; exit }'; }",
-    // The first setting that is not as the file says: a changed one ($changes: mode<TAB>key<TAB>value lines)
-    // whose SHOW CONFIG value differs (mode default: differs from its default; secret: not compared), or an
-    // unchanged one whose value moved (a load that stopped half-way leaves later settings at their defaults).
+    // The first setting that is not as the file says: one the file sets ($changes: mode<TAB>key<TAB>value lines)
+    // whose SHOW CONFIG value differs (mode default: differs from its default; secret: present, not compared),
+    // or one the file does not set that moved away from both its old value and its default.
     `settings_not_applied() { AF_BEFORE="$1" AF_AFTER="$2" AF_CHANGES="\${changes:-}" awk -F "$sep" '${SETTINGS_AWK}' </dev/null; }`,
   ];
 }
@@ -259,6 +262,24 @@ const SETTINGS_AWK = [
   '    value[f[kc]] = f[vc]; dflt[f[kc]] = f[dc]',
   '  }',
   '}',
+  // An unsigned integer in `base` (8 or 16), -1 when `s` is not one; awk versions differ on "0x10" + 0.
+  'function based(s, base,   i, d, n) {',
+  '  if (s == "") return -1',
+  '  n = 0',
+  '  for (i = 1; i <= length(s); i++) { d = index("0123456789abcdef", substr(s, i, 1)) - 1; if (d < 0 || d >= base) return -1; n = n * base + d }',
+  '  return n',
+  '}',
+  // Whether the text `want` (a file value or a default) reads as the value SHOW CONFIG shows: same text, or the same
+  // number (PgBouncer reads integers with strtol base 0, times with strtod, and shows them in decimal: 01750 -> 1000).
+  'function same(want, shown,   w, s) {',
+  '  w = tolower(want); s = tolower(shown)',
+  '  if (w == s) return 1',
+  '  if (s !~ /^-?[0-9]+(\\.[0-9]*)?$/) return 0',
+  '  if (w ~ /^-?[0-9]+(\\.[0-9]*)?$/ && w + 0 == s + 0) return 1',
+  '  if (w ~ /^0[0-7]+$/ && based(substr(w, 2), 8) == s + 0) return 1',
+  '  if (w ~ /^0x[0-9a-f]+$/ && based(substr(w, 3), 16) == s + 0) return 1',
+  '  return 0',
+  '}',
   'BEGIN {',
   '  load(ENVIRON["AF_BEFORE"], old, olddef); load(ENVIRON["AF_AFTER"], now, nowdef)',
   '  n = split(ENVIRON["AF_CHANGES"], lines, "\\n")',
@@ -268,15 +289,19 @@ const SETTINGS_AWK = [
   '    t = index(rest, "\\t"); if (t == 0) { key = rest; want = "" } else { key = substr(rest, 1, t - 1); want = substr(rest, t + 1) }',
   '    wmode[key] = mode; wval[key] = want; order[++m] = key',
   '  }',
-  // The changed settings first, in order (the report names the one the file changed), then all others.
+  // The new file's settings first, in order: each must show the file's value (a load that stopped half-way leaves
+  // the settings after the bad line at their defaults or old values). Judged against the new file, never against
+  // the old runtime: the running pod may have started from an older ConfigMap text or been SET on the console.
   '  for (i = 1; i <= m; i++) {',
   '    k = order[i]',
   '    if (!(k in now)) { print k; exit }',
   '    if (wmode[k] == "secret") continue',
   '    target = wmode[k] == "default" ? nowdef[k] : wval[k]',
-  '    if (tolower(now[k]) != tolower(target)) { print k; exit }',
+  '    if (!same(target, now[k])) { print k; exit }',
   '  }',
-  '  for (k in now) if (!(k in wmode) && (k in old) && now[k] != old[k]) { print k; exit }',
+  // A setting the new file does not set may stay as it ran (an %include) or go back to its default (RELOAD resets
+  // what the file does not set); anything else is not this file.
+  '  for (k in now) if (!(k in wmode) && (k in old) && now[k] != old[k] && !same(nowdef[k], now[k])) { print k; exit }',
   '}',
 ].join('\n');
 

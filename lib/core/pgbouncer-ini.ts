@@ -399,3 +399,14 @@ export function changedSettings(oldIni: string, newIni: string): SettingChange[]
     .filter((key) => before.get(key) !== after.get(key))
     .map((key) => ({ key, value: after.get(key) ?? null, secret: SECRET_KEY.test(key) }));
 }
+
+/**
+ * Every `[pgbouncer]` setting the file sets, as PgBouncer ends up with them (see mainSettings), in file order (so
+ * the first one SHOW CONFIG does not show is the line a load stopped at): what SHOW CONFIG must show after a
+ * RELOAD of this file. `secret` marks a value the caller must not pass on (the live switch checks it by presence).
+ *
+ * @example effectiveSettings('[pgbouncer]\npool_mode = transaction\n') // [{ key: 'pool_mode', value: 'transaction', secret: false }]
+ */
+export function effectiveSettings(ini: string): SettingChange[] {
+  return [...mainSettings(ini)].map(([key, value]) => ({ key, value, secret: SECRET_KEY.test(key) }));
+}

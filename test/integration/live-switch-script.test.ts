@@ -19,7 +19,7 @@ import {
   parseScriptResult,
   type ScriptResult,
 } from '../../lib/core/live-switch-script.ts';
-import { changedSettings, readPoolMode, setAliasEndpoints } from '../../lib/core/pgbouncer-ini.ts';
+import { effectiveSettings, readPoolMode, setAliasEndpoints } from '../../lib/core/pgbouncer-ini.ts';
 import { createLocalEnvironment, type LocalEnvironment } from '../../lib/local/environment.ts';
 import { fence, promote, waitForReplay } from '../../lib/local/global-cluster.ts';
 import { READ_ALIAS, startWriterReplicaBouncer, WRITE_ALIAS, type StageOptions } from '../support/local-stage.ts';
@@ -371,7 +371,8 @@ describe('hardening against real PgBouncer 1.18 (issue 10)', () => {
         expectedRead: stage.writer.endpoint,
         pauseWrites: true,
         commandTimeoutSeconds: COMMAND_TIMEOUT_SECONDS,
-        expectedSettings: changedSettings(before, newIni),
+        // As the EKS adapter passes them: every setting of the new file.
+        expectedSettings: effectiveSettings(newIni),
       }),
       newIni,
     );
@@ -382,6 +383,55 @@ describe('hardening against real PgBouncer 1.18 (issue 10)', () => {
     expect(await stage.bouncer.readIni()).toBe(before);
     expect(await writeAliasRow(stage)).toMatchObject({ port: stage.writer.port, paused: false });
     expect(await writeThroughPooler(stage, 2_000)).toBe(stage.writer.port);
+    expect(await leftoverScriptFiles(stage)).toEqual([]);
+  });
+
+  it('judges the settings against the new file: a running file that differs in a setting (and a runtime SET) still switches and routes to the new writer', async () => {
+    // Prepare: the pod runs the copy its init container made at start, without default_pool_size (an operator
+    // added it to the ConfigMap later, which restarts nothing), and an admin SET moved log_pooler_errors at runtime.
+    // max_client_conn is written in octal in both files: SHOW CONFIG shows it as 1000.
+    const stage = await prepareStage();
+    const shipped = (await stage.bouncer.readIni()).replace(/^max_client_conn = 1000$/m, 'max_client_conn = 01750');
+    const running = shipped.replace(/^default_pool_size = .*\n/m, '');
+    await stage.bouncer.writeIni(running);
+    const admin = stage.bouncer.console();
+    try {
+      await admin.reload();
+      await admin.set('log_pooler_errors', '0');
+    } finally {
+      await admin.close();
+    }
+    const newIni = setAliasEndpoints(shipped.replace(/^default_pool_size = .*$/m, 'default_pool_size = 30'), [{ alias: WRITE_ALIAS, endpoint: stage.replica.endpoint }]);
+
+    // Act: the script as the EKS adapter builds it (every setting of the new file, lib/adapters/pooler-eks.ts).
+    const run = await runInAdminContainer(
+      stage,
+      buildLiveSwitchScript({
+        fileName: basename(stage.bouncer.iniPath),
+        iniBytes: Buffer.byteLength(newIni, 'utf8'),
+        writeAlias: WRITE_ALIAS,
+        readAlias: READ_ALIAS,
+        expectedWrite: stage.replica.endpoint,
+        expectedRead: stage.writer.endpoint,
+        pauseWrites: true,
+        commandTimeoutSeconds: COMMAND_TIMEOUT_SECONDS,
+        expectedSettings: effectiveSettings(newIni),
+      }),
+      newIni,
+    );
+
+    // Assess
+    expect(run.result).toMatchObject({ ok: true, status: 'switched', fields: { write: formatEndpoint(stage.replica.endpoint) } });
+    expect(await stage.bouncer.readIni()).toBe(newIni);
+    expect(await writeAliasRow(stage)).toMatchObject({ port: stage.replica.port, paused: false });
+    expect(await writeThroughPooler(stage, 2_000)).toBe(stage.replica.port);
+    const check = stage.bouncer.console();
+    try {
+      const config = await check.showConfig();
+      expect(config.find((row) => row.key === 'default_pool_size')?.value).toBe('30');
+    } finally {
+      await check.close();
+    }
     expect(await leftoverScriptFiles(stage)).toEqual([]);
   });
 });

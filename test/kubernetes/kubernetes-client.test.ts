@@ -141,7 +141,7 @@ describe('KubernetesClient against a local HTTPS API server', () => {
   it('lists the Running pods matching the label selector, Ready or not, without terminating or pending ones', async () => {
     // Prepare
     server.addPod('list', { name: 'ready', uid: 'u-1', labels: { app: 'pgbouncer' }, containers: ['pgbouncer', 'pgbouncer-admin'] });
-    server.addPod('list', { name: 'not-ready', uid: 'u-2', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'], ready: false });
+    server.addPod('list', { name: 'not-ready', uid: 'u-2', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'], ready: false, creationTimestamp: '2026-11-30T18:00:00Z' });
     server.addPod('list', { name: 'pending', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'], phase: 'Pending', ready: false });
     server.addPod('list', { name: 'terminating', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'], deletionTimestamp: '2026-11-30T18:00:00Z' });
     server.addPod('list', { name: 'other-app', labels: { app: 'web' }, containers: ['web'] });
@@ -151,8 +151,8 @@ describe('KubernetesClient against a local HTTPS API server', () => {
 
     // Assess
     expect(pods).toEqual([
-      { name: 'ready', uid: 'u-1', labels: { app: 'pgbouncer' }, containers: ['pgbouncer', 'pgbouncer-admin'], ready: true },
-      { name: 'not-ready', uid: 'u-2', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'], ready: false },
+      { name: 'ready', uid: 'u-1', labels: { app: 'pgbouncer' }, containers: ['pgbouncer', 'pgbouncer-admin'], ready: true, creationTimestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) },
+      { name: 'not-ready', uid: 'u-2', labels: { app: 'pgbouncer' }, containers: ['pgbouncer'], ready: false, creationTimestamp: '2026-11-30T18:00:00Z' },
     ]);
     expect(server.requests.at(-1)).toMatchObject({ method: 'GET', path: '/api/v1/namespaces/list/pods' });
     expect(server.requests.at(-1)!.query.get('labelSelector')).toBe('app=pgbouncer');

@@ -54,7 +54,7 @@ describe('deploy/kubernetes manifests fit config/example.yml and the live switch
     const readonly = roles.find((role) => role.metadata.name === 'aurora-failover-readonly')!;
     expect([operator.metadata.namespace, readonly.metadata.namespace]).toEqual([target.namespace, target.namespace]);
     expect(operator.rules).toContainEqual({ apiGroups: [''], resources: ['configmaps'], resourceNames: [target.configMap], verbs: ['get', 'patch'] });
-    expect(operator.rules).toContainEqual({ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [target.workload.name], verbs: ['get', 'patch'] });
+    expect(operator.rules).toContainEqual({ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [target.workload.name], verbs: ['patch'] });
     expect(readonly.rules).toContainEqual({ apiGroups: [''], resources: ['configmaps'], resourceNames: [target.configMap], verbs: ['get'] });
     const unnamed = (role: Manifest) => role.rules!.filter((rule) => !rule.resourceNames).map((rule) => `${rule.resources.join()}:${rule.verbs.join()}`);
     expect(unnamed(operator)).toEqual(['pods:list', 'pods/exec:create,get', 'pods/eviction:create']);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -70,6 +71,8 @@ interface ScenarioOptions {
    * what this returns (default: the ConfigMap as it is now, as the init container copies it).
    */
   replacementLoads?: (configMapIni: string) => string;
+  /** Admin commands that fail in every replacement pod (e.g. RELOAD: its live switch cannot fix it either). */
+  replacementFailing?: string[];
 }
 
 /** A fresh namespace with the ConfigMap, the Deployment and `podNames` ready pods running `podIni`. */
@@ -88,6 +91,7 @@ function scenario(options: ScenarioOptions = {}) {
     const current = server.configMap(evictedFrom, 'pgbouncer-config')!.data['pgbouncer.ini']!;
     const name = `${evicted.name}-r`;
     pods.addPod(name, (options.replacementLoads ?? ((text) => text))(current));
+    for (const verb of options.replacementFailing ?? []) pods.inject(name, 'fail', verb);
     server.addPod(evictedFrom, { name, labels: evicted.labels, containers: evicted.containers });
   };
   const config: PoolerTargetConfig = {
@@ -194,6 +198,21 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(exec.query.getAll('command').slice(0, 2)).toEqual(['sh', '-c']);
     expect(exec.query.getAll('command').join(' ')).not.toContain(PASSWORD);
     expect(JSON.stringify(result)).not.toContain(PASSWORD);
+  });
+
+  it('switches pods that run an older [pgbouncer] text than the ConfigMap (an operator edit restarts nothing): no rollback, no eviction', async () => {
+    // Prepare: the operator added default_pool_size = 30 to the ConfigMap; the pods still run the copy they made at start.
+    const edited = ini(OLD_WRITER).replace('admin_users = pgbouncer\n', 'admin_users = pgbouncer\ndefault_pool_size = 30\n');
+    const { target, namespace, names } = scenario({ configIni: edited, podIni: ini(OLD_WRITER) });
+
+    // Act
+    const result = await target.apply(plan([moveWriter]));
+
+    // Assess
+    expect(result.pods.map((pod) => [pod.pod, pod.outcome])).toEqual(names.map((name) => [name, 'switched']));
+    expect(result.decision.decision).toBe('switched');
+    for (const name of names) expect(pods.loadedIni(name)).toBe(edited.replace(`host=${OLD_WRITER.host}`, `host=${NEW_WRITER.host}`));
+    expect(podCalls(namespace).filter((call) => call.startsWith('evict'))).toEqual([]);
   });
 
   it('session pool mode: KILL (each session ends once, new ones wait) before RELOAD, never PAUSE, then RESUME', async () => {
@@ -307,8 +326,9 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
   });
 
   it('reports needs-operator when a freshly started pod routes wrongly too, marks the ConfigMap, and later runs restart nothing', async () => {
-    // Prepare: an %include in the image redefines appdb, so a pod started from the new ConfigMap still routes to the old writer
-    const { target, namespace } = scenario({ replacementLoads: () => ini(OLD_WRITER) });
+    // Prepare: an %include in the image redefines appdb, so a pod started from the new ConfigMap still routes to the
+    // old writer, and a live switch cannot fix it either (its RELOAD fails here)
+    const { target, namespace } = scenario({ replacementLoads: () => ini(OLD_WRITER), replacementFailing: ['RELOAD'] });
     pods.inject('pgbouncer-a', 'fail', 'RELOAD');
     pods.inject('pgbouncer-b', 'fail', 'RELOAD');
 
@@ -330,14 +350,87 @@ describe('EksPoolerTarget.apply with reloadStrategy live', () => {
     expect(second.decision.decision).toBe('needs-operator');
     expect(second.decision.reason).toMatch(/an earlier run found that pod pgbouncer-a-r/);
     expect(server.evictedPods.filter((pod) => pod.startsWith(`${namespace}/`))).toEqual([`${namespace}/pgbouncer-a`]);
-    // The failed switch puts the old file back (second RELOAD) before RESUME; the later run only reads.
-    expect(pods.commands('pgbouncer-b')).toEqual(['SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'RELOAD', 'RESUME "appdb"', 'SHOW DATABASES']);
+    // The failed switch puts the old file back (second RELOAD) before RESUME; the later run checks, tries the
+    // harmless live switch again (it fails the same way and resumes), and evicts nothing.
+    const liveSwitch = ['SHOW CONFIG', 'PAUSE "appdb"', 'RELOAD', 'RELOAD', 'RESUME "appdb"'];
+    expect(pods.commands('pgbouncer-b')).toEqual([...liveSwitch, 'SHOW DATABASES', ...liveSwitch]);
     expect(server.requests.some((request) => request.method === 'DELETE')).toBe(false);
+  });
+
+  it('with a needs-operator mark still switches live (ending in RESUME): a paused pod is resumed, a pod whose switch fails is reported, never evicted', async () => {
+    // Prepare: an earlier run marked this ConfigMap text; pgbouncer-a was left paused (a run that died between
+    // PAUSE and RESUME), pgbouncer-b still routes to the old writer and its RELOAD fails.
+    const { target, namespace } = scenario({ configIni: ini(NEW_WRITER), podIni: ini(NEW_WRITER), podNames: ['pgbouncer-a'] });
+    server.addPod(namespace, { name: 'pgbouncer-b', labels: { app: 'pgbouncer' }, containers: ['pgbouncer', 'pgbouncer-admin'] });
+    pods.addPod('pgbouncer-b', ini(OLD_WRITER));
+    pods.inject('pgbouncer-b', 'fail', 'RELOAD');
+    writeFileSync(join(pods.stateDir('pgbouncer-a'), 'paused.appdb'), '');
+    server.annotateConfigMap(namespace, 'pgbouncer-config', {
+      [NEEDS_OPERATOR_ANNOTATION]: 'pod pgbouncer-x-r, freshly started from configmap, routes wrongly',
+      [NEEDS_OPERATOR_CONFIG_ANNOTATION]: createHash('sha256').update(ini(NEW_WRITER), 'utf8').digest('hex'),
+    });
+
+    // Act
+    const result = await target.apply(plan([]));
+
+    // Assess
+    expect(result.decision.decision).toBe('needs-operator');
+    expect(result.pods).toMatchObject([
+      { pod: 'pgbouncer-a', outcome: 'switched' },
+      { pod: 'pgbouncer-b', outcome: 'failed' },
+    ]);
+    expect(result.pods[1]!.reason).toMatch(/live switch failed at reload.*not restarted: an earlier run found that pod pgbouncer-x-r/);
+    expect(pods.isPaused('pgbouncer-a', 'appdb')).toBe(false);
+    expect(pods.isPaused('pgbouncer-b', 'appdb')).toBe(false);
+    expect(pods.commands('pgbouncer-b')).toContain('RESUME "appdb"');
+    expect(podCalls(namespace).filter((call) => call.startsWith('evict'))).toEqual([]);
+    expect(server.configMap(namespace, 'pgbouncer-config')!.annotations[NEEDS_OPERATOR_CONFIG_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('never takes a pod created before the eviction for the replacement (a Pending pod listed late): no false needs-operator mark', async () => {
+    // Prepare: pgbouncer-a cannot switch live, so it is evicted; just then a pod created a minute ago (Pending
+    // during the passes, started from the ConfigMap before the patch) becomes Ready and is listed first.
+    const { target, namespace } = scenario({ podNames: ['pgbouncer-a'] });
+    pods.inject('pgbouncer-a', 'fail', 'RELOAD');
+    const controller = server.onEvicted!;
+    server.onEvicted = (evictedFrom, evicted) => {
+      const early = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      server.addPod(evictedFrom, { name: 'pgbouncer-early', labels: evicted.labels, containers: evicted.containers, creationTimestamp: early });
+      pods.addPod('pgbouncer-early', ini(OLD_WRITER));
+      controller(evictedFrom, evicted);
+    };
+
+    // Act
+    const result = await target.apply(plan([moveWriter]));
+
+    // Assess
+    expect(result.decision.decision).toBe('switched-with-restarts');
+    expect(result.pods).toMatchObject([{ pod: 'pgbouncer-a', outcome: 'restarted' }]);
+    expect(result.pods[0]!.reason).toMatch(/its replacement pgbouncer-a-r routes appdb -> app-usw2/);
+    expect(podCalls(namespace)).not.toContain('exec pgbouncer-early');
+    expect(server.configMap(namespace, 'pgbouncer-config')!.annotations).toEqual({});
+  });
+
+  it('switches a replacement that started from the ConfigMap before the patch live, and marks nothing', async () => {
+    // Prepare: the replacement copied the ConfigMap text from before the patch (a kubelet cache that lags)
+    const { target, namespace } = scenario({ podNames: ['pgbouncer-a'], replacementLoads: () => ini(OLD_WRITER) });
+    pods.inject('pgbouncer-a', 'fail', 'RELOAD');
+
+    // Act
+    const result = await target.apply(plan([moveWriter]));
+
+    // Assess
+    expect(result.decision.decision).toBe('switched-with-restarts');
+    expect(result.pods).toMatchObject([{ pod: 'pgbouncer-a', outcome: 'restarted' }]);
+    expect(result.pods[0]!.reason).toMatch(/its replacement pgbouncer-a-r routed appdb -> app-use2\S+, .* switched live/);
+    expect(pods.loadedIni('pgbouncer-a-r')).toBe(ini(NEW_WRITER));
+    expect(pods.isPaused('pgbouncer-a-r', 'appdb')).toBe(false);
+    expect(server.configMap(namespace, 'pgbouncer-config')!.annotations).toEqual({});
   });
 
   it('lifts the needs-operator mark once every pod routes right (an operator fixed what the text includes)', async () => {
     // Prepare: a first run marked the ConfigMap; then the operator fixed the include and restarted the pods by hand
-    const { target, namespace } = scenario({ replacementLoads: () => ini(OLD_WRITER) });
+    const { target, namespace } = scenario({ replacementLoads: () => ini(OLD_WRITER), replacementFailing: ['RELOAD'] });
     pods.inject('pgbouncer-a', 'fail', 'RELOAD');
     pods.inject('pgbouncer-b', 'fail', 'RELOAD');
     await target.apply(plan([moveWriter]));

@@ -131,6 +131,18 @@ describe('deploy/kubernetes/rbac.yaml', () => {
     expect(rules.flatMap((rule) => rule.verbs)).not.toContain('delete');
     expect(rules).toContainEqual({ apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] });
   });
+
+  it('grants the operator group exactly the verbs the code uses, and nothing else', () => {
+    // Assess: restartWorkload only PATCHes the workload (no get); WebSocket exec is a GET that older API servers
+    // authorize as `get`, newer ones as `create`.
+    expect(rulesOf(OPERATOR_GROUP)).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['pgbouncer-config'], verbs: ['get', 'patch'] },
+      { apiGroups: ['apps'], resources: ['deployments'], resourceNames: ['pgbouncer'], verbs: ['patch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
+      { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
+    ]);
+  });
 });
 
 describe('the adapter under each Role (the fake API server authorizes every request as RBAC does)', () => {

@@ -31,6 +31,8 @@ export interface FakePod {
   readonly containers: readonly string[];
   /** Set by addPod when absent: each pod object (also a StatefulSet pod recreated under its old name) gets its own. */
   uid?: string;
+  /** metadata.creationTimestamp; addPod sets the current time in whole seconds (as the API server does) when absent. */
+  creationTimestamp?: string;
   phase?: string;
   ready?: boolean;
   /** Set: the pod is terminating (listed with metadata.deletionTimestamp). */
@@ -129,12 +131,21 @@ export class FakeKubernetesServer {
     return stored && { data: { ...stored.data }, annotations: { ...stored.annotations }, resourceVersion: String(stored.resourceVersion) };
   }
 
+  /** Sets annotations on a stored ConfigMap, as another writer (an earlier run, an operator) would. */
+  annotateConfigMap(namespace: string, name: string, annotations: Record<string, string>): void {
+    const stored = this.#configMaps.get(`${namespace}/${name}`);
+    if (!stored) throw new Error(`no configmap ${namespace}/${name}`);
+    Object.assign(stored.annotations, annotations);
+    stored.resourceVersion = this.#nextResourceVersion++;
+  }
+
   addWorkload(namespace: string, kind: 'deployments' | 'statefulsets', name: string): void {
     this.workloadAnnotations.set(`${namespace}/${kind}/${name}`, {});
   }
 
   addPod(namespace: string, pod: FakePod): void {
-    this.#pods.set(namespace, [...(this.#pods.get(namespace) ?? []), { phase: 'Running', ready: true, uid: `uid-${this.#nextUid++}`, ...pod }]);
+    const creationTimestamp = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    this.#pods.set(namespace, [...(this.#pods.get(namespace) ?? []), { phase: 'Running', ready: true, uid: `uid-${this.#nextUid++}`, creationTimestamp, ...pod }]);
   }
 
   addDisruptionBudget(namespace: string, budget: FakeDisruptionBudget): void {
@@ -321,7 +332,14 @@ export class FakeKubernetesServer {
     const items = this.pods(namespace)
       .filter((pod) => wanted.every(({ key, negated, value }) => (pod.labels[key] === value) !== negated))
       .map((pod) => ({
-        metadata: { name: pod.name, namespace, uid: pod.uid, labels: pod.labels, ...(pod.deletionTimestamp ? { deletionTimestamp: pod.deletionTimestamp } : {}) },
+        metadata: {
+          name: pod.name,
+          namespace,
+          uid: pod.uid,
+          labels: pod.labels,
+          ...(pod.creationTimestamp ? { creationTimestamp: pod.creationTimestamp } : {}),
+          ...(pod.deletionTimestamp ? { deletionTimestamp: pod.deletionTimestamp } : {}),
+        },
         spec: { containers: pod.containers.map((container) => ({ name: container })) },
         status: { phase: pod.phase, conditions: [{ type: 'Ready', status: pod.ready ? 'True' : 'False' }] },
       }));

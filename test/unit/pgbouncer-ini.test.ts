@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../lib/core/endpoint.ts';
 import { InvalidInputError, UnsafeValueError } from '../../lib/core/errors.ts';
-import { changedSettings, readAliasEndpoints, readPoolMode, redactSecrets, setAliasEndpoints } from '../../lib/core/pgbouncer-ini.ts';
+import { changedSettings, effectiveSettings, readAliasEndpoints, readPoolMode, redactSecrets, setAliasEndpoints } from '../../lib/core/pgbouncer-ini.ts';
 
 const SAMPLE = readFileSync(new URL('../../events/pgbouncer/use2-before-switchover.ini', import.meta.url), 'utf8');
 const USE2_WRITER = { host: 'app-use2.cluster-abc123def456.us-east-2.rds.amazonaws.com', port: 5432 };
@@ -396,5 +396,17 @@ describe('changedSettings', () => {
       { key: 'server_lifetime', value: '60', secret: false },
     ]);
     expect(changedSettings(before, before)).toEqual([]);
+  });
+});
+
+describe('effectiveSettings', () => {
+  it('lists every [pgbouncer] setting after the last header in file order, the last value of a key winning, secrets flagged', () => {
+    const ini = '[pgbouncer]\nlisten_port = 1\n[databases]\nappdb = host=a\n[pgbouncer]\npool_mode = session\nauth_password = x\nmax_client_conn = 01750\npool_mode = transaction\n';
+    expect(effectiveSettings(ini)).toEqual([
+      { key: 'pool_mode', value: 'transaction', secret: false },
+      { key: 'auth_password', value: 'x', secret: true },
+      { key: 'max_client_conn', value: '01750', secret: false },
+    ]);
+    expect(effectiveSettings('[databases]\nappdb = host=a\n')).toEqual([]);
   });
 });
