@@ -48,9 +48,21 @@ export const peerCallSchema = z.discriminatedUnion('action', [
 ]);
 export type PeerCall = z.infer<typeof peerCallSchema>;
 
-/** Validates a prepare request against this stack's config: our global cluster, a configured target. */
-export function parsePrepareRequest(raw: unknown, config: Config): PrepareRequest {
+/** How far ahead of this stack's clock a caller's `requestedAt` may be (clock skew between regions). */
+export const REQUESTED_AT_SKEW_MS = 5000;
+
+/**
+ * Validates a prepare request against this stack's config: our global cluster, a configured target, a
+ * `requestedAt` not in the future (else the lease would not run out). The lease is this stack's to bound:
+ * the caller's `leaseSeconds` is clamped to our own `switchover.pauseBudgetSeconds`.
+ */
+export function parsePrepareRequest(raw: unknown, config: Config, nowMs: number = Date.now()): PrepareRequest {
   const request = parseWithSchema(prepareRequestSchema, raw, 'prepare-for-switch request');
+  if (Date.parse(request.requestedAt) > nowMs + REQUESTED_AT_SKEW_MS) {
+    throw new InvalidInputError(
+      `requestedAt ${request.requestedAt} is in the future (this stack's clock says ${new Date(nowMs).toISOString()}, ${REQUESTED_AT_SKEW_MS / 1000} s skew allowed): the lease would not run out`,
+    );
+  }
   if (request.globalClusterId !== config.globalClusterId) {
     throw new InvalidInputError(`globalClusterId ${JSON.stringify(request.globalClusterId)} is not the configured global cluster ${config.globalClusterId}`);
   }
@@ -58,7 +70,7 @@ export function parsePrepareRequest(raw: unknown, config: Config): PrepareReques
   if (!member || member.dbClusterArn !== request.targetDbClusterArn) {
     throw new InvalidInputError(`target ${request.targetRegion} = ${request.targetDbClusterArn} is not a configured member of ${config.globalClusterId}`);
   }
-  return request;
+  return { ...request, leaseSeconds: Math.min(request.leaseSeconds, config.switchover.pauseBudgetSeconds) };
 }
 
 /**

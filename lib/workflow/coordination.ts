@@ -156,7 +156,7 @@ export async function prepareForSwitch(deps: PrepareForSwitchDeps, raw: unknown)
       : { region: world.region, reachable: true, reason: `the stack answered and read its ${count} pooler target(s)` };
   }
 
-  const request = parsePrepareRequest(call.request, world.config);
+  const request = parsePrepareRequest(call.request, world.config, world.now());
   if (call.action === 'release') {
     const verdict = decideRelease(request, await world.observeTopology());
     if (!verdict.release) return { region: world.region, resumed: false, decisions: [verdict.decision] };
@@ -186,14 +186,26 @@ export async function prepareForSwitch(deps: PrepareForSwitchDeps, raw: unknown)
   } else if (alreadyWriter) {
     decisions.push(decide(`prepare:${world.region}`, 'no-pause', `${request.targetRegion} is already the writer: nothing to wait for, the follow run repoints at once`));
   } else {
-    const paused = await Promise.all(
-      world.poolerTargets().map((adapter) =>
-        adapter.pauseWrites().catch((error: unknown) => decide(`pause:${adapter.target}`, 'pause-failed', `${describeError(error)}; its writes fail while the writer moves`)),
-      ),
-    );
-    decisions.push(...paused);
+    decisions.push(...(await pauseAllOrNone(world)));
   }
   return { region: world.region, followExecutionName: name, started: started.started, decisions };
+}
+
+/**
+ * Pauses every write alias of this region, or none: when one pause fails, the ones that did pause are
+ * resumed and the first error is rethrown with its class (a transient one lets PreparePeers retry, a
+ * fatal one makes it resume and release before the writer moves). A swallowed failure would let the
+ * switchover go on while that target's writes fail through the fence.
+ */
+async function pauseAllOrNone(world: World): Promise<Decision[]> {
+  const targets = world.poolerTargets();
+  const settled = await Promise.allSettled(targets.map((adapter) => adapter.pauseWrites()));
+  const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (!failed) return settled.map((outcome) => (outcome as PromiseFulfilledResult<Decision>).value);
+  await Promise.all(
+    targets.filter((_, index) => settled[index]!.status === 'fulfilled').map((adapter) => adapter.resumeWrites().catch(() => undefined)),
+  );
+  throw failed.reason;
 }
 
 // ---------------------------------------------------------------------------------------------------
