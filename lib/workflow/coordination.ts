@@ -11,7 +11,19 @@
 import { assessStability } from '../core/topology.ts';
 import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError } from '../core/errors.ts';
-import { decideFollow, decideRelease, followExecutionName, parsePrepareRequest, peerCallSchema, peerRegions, type FollowProgress, type PeerProbe, type PrepareRequest } from '../core/peers.ts';
+import {
+  decideFollow,
+  decideRelease,
+  followExecutionName,
+  FollowProgress,
+  newerFollowRun,
+  parsePrepareRequest,
+  peerCallSchema,
+  peerRegions,
+  supersededDecision,
+  type PeerProbe,
+  type PrepareRequest,
+} from '../core/peers.ts';
 import { followSchema, parseWithSchema, type FollowSpec } from '../core/workflow-input.ts';
 import { Trigger } from '../core/constants.ts';
 import type { ExecutionStarter } from '../adapters/sfn.ts';
@@ -213,6 +225,9 @@ async function pauseAllOrNone(world: World): Promise<Decision[]> {
 
 export interface CheckFollowInput {
   readonly follow: unknown;
+  /** `$$.Execution.Id` and `$$.Execution.StartTime`: at lease end, a newer follow run may own the pause. */
+  readonly executionArn?: string;
+  readonly executionStartTime?: string;
 }
 
 export interface CheckFollowResult {
@@ -225,5 +240,11 @@ export async function checkFollowStep(world: World, input: CheckFollowInput): Pr
   const follow = parseWithSchema(followSchema, input.follow, 'follow');
   const topology = await world.observeTopology();
   const verdict = decideFollow(follow, topology, assessStability(topology), world.now());
+  if (verdict.progress === FollowProgress.LeaseEnded && input.executionArn !== undefined) {
+    const startedAtMs = Date.parse(input.executionStartTime ?? '');
+    if (!Number.isFinite(startedAtMs)) throw new InvalidInputError(`executionStartTime must be an ISO timestamp, got ${JSON.stringify(input.executionStartTime)}`);
+    const newer = newerFollowRun({ executionArn: input.executionArn, startedAtMs }, await world.runs.listRunning(), world.runs.switchoverStateMachineArn);
+    if (newer) return { progress: FollowProgress.Superseded, decision: supersededDecision(follow, newer), waitSeconds: FOLLOW_POLL_SECONDS };
+  }
   return { ...verdict, waitSeconds: FOLLOW_POLL_SECONDS };
 }

@@ -12,6 +12,7 @@ import { parseWithSchema, reconcileInputSchema } from '../core/workflow-input.ts
 import { parseSwitchoverInput } from '../core/switchover-input.ts';
 import type { FollowSpec } from '../core/workflow-input.ts';
 import { FOLLOW_POLL_SECONDS } from './coordination.ts';
+import { newerFollowRun, supersededDecision } from '../core/peers.ts';
 import type { World } from './world.ts';
 
 export interface RunLockStepInput {
@@ -26,7 +27,8 @@ export interface RunLockStepInput {
 
 export interface RunLockStepResult {
   /** `lease-ended`: a follow run's lease ran out while it waited for the lock (the ASL resumes, ResumeAtLeaseEnd). */
-  readonly decision: Decision & { readonly decision: 'proceed' | 'wait' | 'exit' | 'give-up' | 'lease-ended' };
+  /** `superseded`: the same, but a newer follow run RUNNING in this region owns the pause (nothing is resumed). */
+  readonly decision: Decision & { readonly decision: 'proceed' | 'wait' | 'exit' | 'give-up' | 'lease-ended' | 'superseded' };
   readonly waitSeconds: number;
   readonly holderExecutionArn: string;
 }
@@ -85,6 +87,8 @@ export async function acquireRunLockStep(world: World, input: RunLockStepInput):
   // promotion once the lock frees) and never waits past its lease, with or without the lock.
   const pollSeconds = follow ? FOLLOW_POLL_SECONDS : LOCK_POLL_SECONDS;
   if (follow && verdict.decision === 'wait' && world.now() >= Date.parse(follow.requestedAt) + follow.leaseSeconds * 1000) {
+    const newer = newerFollowRun({ executionArn: input.executionArn, startedAtMs: ownStartedAtMs }, running, world.runs.switchoverStateMachineArn);
+    if (newer) return { decision: supersededDecision(follow, newer) as RunLockStepResult['decision'], waitSeconds: 0, holderExecutionArn: verdict.holderExecutionArn };
     return {
       decision: decide(
         verdict.step,

@@ -98,7 +98,8 @@ const EXPECTED_WORKFLOW_ACTIONS: Record<string, string[]> = {
   SummarizeSwitchoverRole: [],
   PreparePeersRole: ['lambda:InvokeFunction'],
   ReleasePeersRole: ['lambda:InvokeFunction'],
-  CheckFollowRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters'],
+  // ListExecutions at lease end: a newer follow run in this region may own the pause.
+  CheckFollowRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters', 'states:ListExecutions'],
   // Not a workflow task: called by the peer stacks (docs/coordination.md).
   PrepareForSwitchRole: ['eks:DescribeCluster', 'rds:DescribeGlobalClusters', 'rds:DescribeDBClusters', 'states:StartExecution'],
 };
@@ -304,6 +305,8 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
 
     // Assess
     expect(environmentOf('AcquireRunLockLambdaFunction')).toMatchObject({ RECONCILE_STATE_MACHINE_ARN: stateMachine('reconcile'), SWITCHOVER_STATE_MACHINE_ARN: stateMachine('switchover') });
+    // CheckFollow lists running executions at lease end (a newer follow run may own the pause).
+    expect(environmentOf('CheckFollowLambdaFunction')).toMatchObject({ RECONCILE_STATE_MACHINE_ARN: stateMachine('reconcile'), SWITCHOVER_STATE_MACHINE_ARN: stateMachine('switchover') });
     expect(environmentOf('PrepareForSwitchLambdaFunction')).toMatchObject({ RECONCILE_STATE_MACHINE_ARN: stateMachine('reconcile') });
     for (const [id] of resourcesOfType(template, 'AWS::Lambda::Function')) {
       if (!callers.includes(id)) expect(environmentOf(id).PEER_FUNCTION_NAME, id).toBeUndefined();

@@ -344,4 +344,64 @@ describe('reconcile state machine: follow runs', () => {
     expect(follow).toMatchObject({ decision: { decision: 'wait' }, waitSeconds: 1 });
     expect(plain).toMatchObject({ decision: { decision: 'wait' }, waitSeconds: 15 });
   });
+
+  /** A newer switchover's follow run in this region: its prepare paused the write aliases, it waits for our lock. */
+  const newerFollowRunIsRunning = () => {
+    const name = 'follow-us-east-2-fedcba9876543210';
+    harness.running.push({
+      executionArn: `${RECONCILE_ARN.replace(':stateMachine:', ':execution:')}:${name}`,
+      stateMachineArn: RECONCILE_ARN,
+      name,
+      status: 'RUNNING',
+      startDate: new Date(Date.now() + 30_000),
+    });
+  };
+
+  it('at lease end an older follow run leaves the pause to a newer follow run RUNNING in this region (no RESUME)', async () => {
+    // Prepare: the writer never moves; after the first look the clock jumps past the lease; a newer follow run waits.
+    for (const pooler of harness.poolers) await pooler.pauseWrites();
+    newerFollowRunIsRunning();
+    const observe = harness.world.observeTopology;
+    let observed = 0;
+    harness.world = {
+      ...harness.world,
+      observeTopology: async () => {
+        observed += 1;
+        if (observed === 2) harness.clockOffsetMs = 120_000;
+        return observe();
+      },
+    };
+
+    // Act
+    const result = await harness.run('reconcile', followInput(new Date(), 60));
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path.slice(-2)).toEqual(['FollowProgress', 'FollowSuperseded']);
+    expect(result.path).not.toContain('ResumeAtLeaseEnd');
+    expect(result.output).toMatchObject({ outcome: 'superseded', reason: expect.stringContaining('follow-us-east-2-fedcba9876543210') });
+    for (const pooler of harness.poolers) expect(pooler.calls.at(-1)).toBe('pause');
+  });
+
+  it('a follow run whose lease ends while it waits for the lock leaves the pause to a newer follow run RUNNING in this region', async () => {
+    // Prepare: an older run holds the lock, a newer follow run waits too; the clock jumps past the lease.
+    for (const pooler of harness.poolers) await pooler.pauseWrites();
+    olderRunHoldsTheLock();
+    newerFollowRunIsRunning();
+    let listed = 0;
+    harness.sfn.on(ListExecutionsCommand).callsFake(() => {
+      listed += 1;
+      if (listed === 3) harness.clockOffsetMs = 120_000;
+      return { executions: harness.running };
+    });
+
+    // Act
+    const result = await harness.run('reconcile', followInput(new Date(), 60));
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path.slice(-2)).toEqual(['SupersededBeforeLock', 'FollowSuperseded']);
+    expect(result.output).toMatchObject({ outcome: 'superseded' });
+    for (const pooler of harness.poolers) expect(pooler.calls.at(-1)).toBe('pause');
+  });
 });

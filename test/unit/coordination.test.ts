@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { decideFollow, decidePeers, decideRelease, followExecutionName, parsePrepareRequest, type PrepareRequest } from '../../lib/core/peers.ts';
+import { decideFollow, decidePeers, decideRelease, followExecutionName, newerFollowRun, parsePrepareRequest, type PrepareRequest } from '../../lib/core/peers.ts';
 import { InvalidInputError, ThrottledError } from '../../lib/core/errors.ts';
 import { buildTopology } from '../../lib/core/topology.ts';
 import { prepareForSwitch } from '../../lib/workflow/coordination.ts';
@@ -79,6 +79,23 @@ describe('decideRelease', () => {
     expect(decideRelease(REQUEST, topology(USE2_ARN))).toMatchObject({ release: true, decision: { decision: 'resume' } });
     expect(decideRelease(REQUEST, topology(USE2_ARN, true))).toMatchObject({ release: false, decision: { decision: 'keep-paused' } });
     expect(decideRelease(REQUEST, topology(USW2_ARN))).toMatchObject({ release: false, decision: { decision: 'keep-paused' } });
+  });
+});
+
+describe('newerFollowRun', () => {
+  const reconcile = 'arn:aws:states:us-east-2:123456789012:stateMachine:aurora-global-failover-ci-reconcile';
+  const switchover = 'arn:aws:states:us-east-2:123456789012:stateMachine:aurora-global-failover-ci-switchover';
+  const execution = (machine: string, name: string, startedAtMs: number) => ({ executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${name}`, stateMachineArn: machine, name, startedAtMs });
+  const self = execution(reconcile, 'follow-us-east-2-0000000000000001', 1000);
+
+  it('finds a follow run of the reconcile state machine that started after this one', () => {
+    const newer = execution(reconcile, 'follow-us-east-2-0000000000000002', 2000);
+    expect(newerFollowRun(self, [self, newer], switchover)).toBe(newer);
+  });
+
+  it('ignores this run, older follow runs, other reconcile runs and a switchover named follow-*', () => {
+    const running = [self, execution(reconcile, 'follow-us-east-2-0000000000000000', 500), execution(reconcile, 'event-0185-abc', 3000), execution(switchover, 'follow-me', 3000)];
+    expect(newerFollowRun(self, running, switchover)).toBeUndefined();
   });
 });
 
