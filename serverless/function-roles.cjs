@@ -32,7 +32,8 @@ const GRANTS_BY_FUNCTION = {
   // Cross-region coordination (docs/coordination.md).
   'prepare-peers': ['invokePeers'],
   'release-peers': ['invokePeers'],
-  'check-follow': ['readTopology'],
+  // At lease end: is a newer follow run RUNNING in this region (it owns the pause then)?
+  'check-follow': ['readTopology', 'listRunningExecutions'],
   // Not a workflow task: invoked by the peer regions' prepare-peers and preflight.
   'prepare-for-switch': ['reachPoolers', 'readTopology', 'startFollowRun'],
 };

@@ -15,6 +15,7 @@ import { decide, type Decision } from './decision.ts';
 import { InvalidInputError } from './errors.ts';
 import type { Config } from './config.ts';
 import type { Topology } from './types.ts';
+import type { RunningExecution } from './run-lock.ts';
 import { parseWithSchema, type FollowSpec } from './workflow-input.ts';
 
 export type { FollowSpec };
@@ -48,9 +49,21 @@ export const peerCallSchema = z.discriminatedUnion('action', [
 ]);
 export type PeerCall = z.infer<typeof peerCallSchema>;
 
-/** Validates a prepare request against this stack's config: our global cluster, a configured target. */
-export function parsePrepareRequest(raw: unknown, config: Config): PrepareRequest {
+/** How far ahead of this stack's clock a caller's `requestedAt` may be (clock skew between regions). */
+export const REQUESTED_AT_SKEW_MS = 5000;
+
+/**
+ * Validates a prepare request against this stack's config: our global cluster, a configured target, a
+ * `requestedAt` not in the future (else the lease would not run out). The lease is this stack's to bound:
+ * the caller's `leaseSeconds` is clamped to our own `switchover.pauseBudgetSeconds`.
+ */
+export function parsePrepareRequest(raw: unknown, config: Config, nowMs: number = Date.now()): PrepareRequest {
   const request = parseWithSchema(prepareRequestSchema, raw, 'prepare-for-switch request');
+  if (Date.parse(request.requestedAt) > nowMs + REQUESTED_AT_SKEW_MS) {
+    throw new InvalidInputError(
+      `requestedAt ${request.requestedAt} is in the future (this stack's clock says ${new Date(nowMs).toISOString()}, ${REQUESTED_AT_SKEW_MS / 1000} s skew allowed): the lease would not run out`,
+    );
+  }
   if (request.globalClusterId !== config.globalClusterId) {
     throw new InvalidInputError(`globalClusterId ${JSON.stringify(request.globalClusterId)} is not the configured global cluster ${config.globalClusterId}`);
   }
@@ -58,7 +71,7 @@ export function parsePrepareRequest(raw: unknown, config: Config): PrepareReques
   if (!member || member.dbClusterArn !== request.targetDbClusterArn) {
     throw new InvalidInputError(`target ${request.targetRegion} = ${request.targetDbClusterArn} is not a configured member of ${config.globalClusterId}`);
   }
-  return request;
+  return { ...request, leaseSeconds: Math.min(request.leaseSeconds, config.switchover.pauseBudgetSeconds) };
 }
 
 /**
@@ -144,8 +157,38 @@ export function decideRelease(request: Pick<PrepareRequest, 'targetDbClusterArn'
   return { release: true, decision: decide('release', 'resume', `the switchover to ${request.targetRegion} failed and the writer did not move: resuming now instead of at the lease end`) };
 }
 
-export const FollowProgress = { Moved: 'moved', Waiting: 'waiting', LeaseEnded: 'lease-ended' } as const;
+export const FollowProgress = { Moved: 'moved', Waiting: 'waiting', LeaseEnded: 'lease-ended', Superseded: 'superseded' } as const;
 export type FollowProgress = (typeof FollowProgress)[keyof typeof FollowProgress];
+
+/**
+ * At lease end: a newer follow run RUNNING in this region (a later switchover's prepare paused the same
+ * write aliases, and that run waits for our lock) owns the pause now; resuming would cancel its pause. It
+ * ends with a RESUME itself (repointed, lease end, failure, or the ABORTED/TIMED_OUT rule), so leaving the
+ * pause to it never leaves the aliases paused. Switchover executions are never follow runs, whatever their name.
+ *
+ * @example
+ * newerFollowRun({ executionArn: a, startedAtMs: 1 }, [{ executionArn: b, name: 'follow-x', startedAtMs: 2 }], undefined) // b's entry
+ */
+export function newerFollowRun(
+  self: { readonly executionArn: string; readonly startedAtMs: number },
+  running: readonly RunningExecution[],
+  switchoverStateMachineArn: string | undefined,
+): RunningExecution | undefined {
+  const nameOf = (execution: RunningExecution) => execution.name ?? execution.executionArn.slice(execution.executionArn.lastIndexOf(':') + 1);
+  return running.find(
+    (execution) =>
+      execution.executionArn !== self.executionArn &&
+      execution.startedAtMs > self.startedAtMs &&
+      nameOf(execution).startsWith('follow-') &&
+      (execution.stateMachineArn === undefined || execution.stateMachineArn !== switchoverStateMachineArn),
+  );
+}
+
+/** The decision of a follow run whose lease ended while a newer follow run holds the pause. */
+export function supersededDecision(follow: FollowSpec, newer: RunningExecution): Decision {
+  const name = newer.name ?? newer.executionArn.slice(newer.executionArn.lastIndexOf(':') + 1);
+  return decide('follow', 'superseded', `the ${follow.leaseSeconds} s lease ended, but the newer follow run ${name} is running in this region and owns the pause: not resuming (it resumes when it ends)`);
+}
 
 /**
  * Where a follow run stands: `moved` once the topology shows the requested target as the single, stable

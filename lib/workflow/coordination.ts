@@ -11,7 +11,19 @@
 import { assessStability } from '../core/topology.ts';
 import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError } from '../core/errors.ts';
-import { decideFollow, decideRelease, followExecutionName, parsePrepareRequest, peerCallSchema, peerRegions, type FollowProgress, type PeerProbe, type PrepareRequest } from '../core/peers.ts';
+import {
+  decideFollow,
+  decideRelease,
+  followExecutionName,
+  FollowProgress,
+  newerFollowRun,
+  parsePrepareRequest,
+  peerCallSchema,
+  peerRegions,
+  supersededDecision,
+  type PeerProbe,
+  type PrepareRequest,
+} from '../core/peers.ts';
 import { followSchema, parseWithSchema, type FollowSpec } from '../core/workflow-input.ts';
 import { Trigger } from '../core/constants.ts';
 import type { ExecutionStarter } from '../adapters/sfn.ts';
@@ -156,7 +168,7 @@ export async function prepareForSwitch(deps: PrepareForSwitchDeps, raw: unknown)
       : { region: world.region, reachable: true, reason: `the stack answered and read its ${count} pooler target(s)` };
   }
 
-  const request = parsePrepareRequest(call.request, world.config);
+  const request = parsePrepareRequest(call.request, world.config, world.now());
   if (call.action === 'release') {
     const verdict = decideRelease(request, await world.observeTopology());
     if (!verdict.release) return { region: world.region, resumed: false, decisions: [verdict.decision] };
@@ -186,14 +198,26 @@ export async function prepareForSwitch(deps: PrepareForSwitchDeps, raw: unknown)
   } else if (alreadyWriter) {
     decisions.push(decide(`prepare:${world.region}`, 'no-pause', `${request.targetRegion} is already the writer: nothing to wait for, the follow run repoints at once`));
   } else {
-    const paused = await Promise.all(
-      world.poolerTargets().map((adapter) =>
-        adapter.pauseWrites().catch((error: unknown) => decide(`pause:${adapter.target}`, 'pause-failed', `${describeError(error)}; its writes fail while the writer moves`)),
-      ),
-    );
-    decisions.push(...paused);
+    decisions.push(...(await pauseAllOrNone(world)));
   }
   return { region: world.region, followExecutionName: name, started: started.started, decisions };
+}
+
+/**
+ * Pauses every write alias of this region, or none: when one pause fails, the ones that did pause are
+ * resumed and the first error is rethrown with its class (a transient one lets PreparePeers retry, a
+ * fatal one makes it resume and release before the writer moves). A swallowed failure would let the
+ * switchover go on while that target's writes fail through the fence.
+ */
+async function pauseAllOrNone(world: World): Promise<Decision[]> {
+  const targets = world.poolerTargets();
+  const settled = await Promise.allSettled(targets.map((adapter) => adapter.pauseWrites()));
+  const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (!failed) return settled.map((outcome) => (outcome as PromiseFulfilledResult<Decision>).value);
+  await Promise.all(
+    targets.filter((_, index) => settled[index]!.status === 'fulfilled').map((adapter) => adapter.resumeWrites().catch(() => undefined)),
+  );
+  throw failed.reason;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -201,6 +225,9 @@ export async function prepareForSwitch(deps: PrepareForSwitchDeps, raw: unknown)
 
 export interface CheckFollowInput {
   readonly follow: unknown;
+  /** `$$.Execution.Id` and `$$.Execution.StartTime`: at lease end, a newer follow run may own the pause. */
+  readonly executionArn?: string;
+  readonly executionStartTime?: string;
 }
 
 export interface CheckFollowResult {
@@ -213,5 +240,11 @@ export async function checkFollowStep(world: World, input: CheckFollowInput): Pr
   const follow = parseWithSchema(followSchema, input.follow, 'follow');
   const topology = await world.observeTopology();
   const verdict = decideFollow(follow, topology, assessStability(topology), world.now());
+  if (verdict.progress === FollowProgress.LeaseEnded && input.executionArn !== undefined) {
+    const startedAtMs = Date.parse(input.executionStartTime ?? '');
+    if (!Number.isFinite(startedAtMs)) throw new InvalidInputError(`executionStartTime must be an ISO timestamp, got ${JSON.stringify(input.executionStartTime)}`);
+    const newer = newerFollowRun({ executionArn: input.executionArn, startedAtMs }, await world.runs.listRunning(), world.runs.switchoverStateMachineArn);
+    if (newer) return { progress: FollowProgress.Superseded, decision: supersededDecision(follow, newer), waitSeconds: FOLLOW_POLL_SECONDS };
+  }
   return { ...verdict, waitSeconds: FOLLOW_POLL_SECONDS };
 }

@@ -10,6 +10,9 @@ import { InvalidInputError } from '../core/errors.ts';
 import type { Trigger } from '../core/constants.ts';
 import { parseWithSchema, reconcileInputSchema } from '../core/workflow-input.ts';
 import { parseSwitchoverInput } from '../core/switchover-input.ts';
+import type { FollowSpec } from '../core/workflow-input.ts';
+import { FOLLOW_POLL_SECONDS } from './coordination.ts';
+import { newerFollowRun, supersededDecision } from '../core/peers.ts';
 import type { World } from './world.ts';
 
 export interface RunLockStepInput {
@@ -23,7 +26,9 @@ export interface RunLockStepInput {
 }
 
 export interface RunLockStepResult {
-  readonly decision: Decision & { readonly decision: 'proceed' | 'wait' | 'exit' | 'give-up' };
+  /** `lease-ended`: a follow run's lease ran out while it waited for the lock (the ASL resumes, ResumeAtLeaseEnd). */
+  /** `superseded`: the same, but a newer follow run RUNNING in this region owns the pause (nothing is resumed). */
+  readonly decision: Decision & { readonly decision: 'proceed' | 'wait' | 'exit' | 'give-up' | 'lease-ended' | 'superseded' };
   readonly waitSeconds: number;
   readonly holderExecutionArn: string;
 }
@@ -34,16 +39,18 @@ interface LockRequest {
   readonly trigger: Trigger;
   readonly parentArn: string | undefined;
   readonly startedByArn: string | undefined;
+  /** A follow run's lease (prepare-for-switch paused this region before the run started). */
+  readonly follow: FollowSpec | undefined;
 }
 
 /** The parts of a valid execution input the lock needs; throws InvalidInputError naming the problem. */
 function lockRequestOf(world: World, input: RunLockStepInput): LockRequest {
   if (input.kind === 'switchover') {
     parseSwitchoverInput(input.input, world.config);
-    return { trigger: 'manual', parentArn: undefined, startedByArn: undefined };
+    return { trigger: 'manual', parentArn: undefined, startedByArn: undefined, follow: undefined };
   }
   const runInput = parseWithSchema(reconcileInputSchema, input.input, 'reconcile input');
-  return { trigger: runInput.trigger, parentArn: runInput.switchoverExecutionArn, startedByArn: runInput.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID };
+  return { trigger: runInput.trigger, parentArn: runInput.switchoverExecutionArn, startedByArn: runInput.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID, follow: runInput.follow };
 }
 
 export async function acquireRunLockStep(world: World, input: RunLockStepInput): Promise<RunLockStepResult> {
@@ -54,7 +61,7 @@ export async function acquireRunLockStep(world: World, input: RunLockStepInput):
   if (timeoutSeconds !== undefined && !(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
     throw new InvalidInputError(`stateMachineTimeoutSeconds must be a positive integer, got ${JSON.stringify(timeoutSeconds)}`);
   }
-  const { trigger, parentArn, startedByArn } = lockRequestOf(world, input);
+  const { trigger, parentArn, startedByArn, follow } = lockRequestOf(world, input);
   const running = await world.runs.listRunning();
   let parent;
   if (parentArn !== undefined) {
@@ -76,9 +83,25 @@ export async function acquireRunLockStep(world: World, input: RunLockStepInput):
     nowMs: world.now(),
     leaseMs,
   });
+  // A follow run holds a pause its prepare set: it polls every second (it repoints within seconds of the
+  // promotion once the lock frees) and never waits past its lease, with or without the lock.
+  const pollSeconds = follow ? FOLLOW_POLL_SECONDS : LOCK_POLL_SECONDS;
+  if (follow && verdict.decision === 'wait' && world.now() >= Date.parse(follow.requestedAt) + follow.leaseSeconds * 1000) {
+    const newer = newerFollowRun({ executionArn: input.executionArn, startedAtMs: ownStartedAtMs }, running, world.runs.switchoverStateMachineArn);
+    if (newer) return { decision: supersededDecision(follow, newer) as RunLockStepResult['decision'], waitSeconds: 0, holderExecutionArn: verdict.holderExecutionArn };
+    return {
+      decision: decide(
+        verdict.step,
+        'lease-ended',
+        `${verdict.reason}; the ${follow.leaseSeconds} s lease of this follow run (for ${follow.targetRegion}) ended while it waited for the run lock; resuming this region's write aliases`,
+      ) as RunLockStepResult['decision'],
+      waitSeconds: 0,
+      holderExecutionArn: verdict.holderExecutionArn,
+    };
+  }
   const waitedMs = world.now() - startedAtMs;
   const waitLimitMs = lockWaitLimitMs(leaseMs, timeoutSeconds);
-  if (verdict.decision === 'wait' && waitedMs + LOCK_POLL_SECONDS * 1000 > waitLimitMs) {
+  if (verdict.decision === 'wait' && waitedMs + pollSeconds * 1000 > waitLimitMs) {
     const limit = waitLimitMs < leaseMs ? `before the state machine's ${timeoutSeconds} s timeout` : `lease ${Math.round(leaseMs / 1000)} s`;
     return {
       decision: decide(verdict.step, 'give-up', `${verdict.reason}; gave up after waiting ${Math.round(waitedMs / 1000)} s (${limit})`) as RunLockStepResult['decision'],
@@ -88,7 +111,7 @@ export async function acquireRunLockStep(world: World, input: RunLockStepInput):
   }
   return {
     decision: decide(verdict.step, verdict.decision, verdict.reason) as RunLockStepResult['decision'],
-    waitSeconds: LOCK_POLL_SECONDS,
+    waitSeconds: pollSeconds,
     holderExecutionArn: verdict.holderExecutionArn,
   };
 }

@@ -31,6 +31,7 @@ import {
 import { PROGRESS_EVENT_IDS, RdsEventId, TRIGGERING_EVENT_IDS } from '../../lib/core/constants.ts';
 import { workflowFunctions } from '../../lib/workflow/workflow-tasks.ts';
 import { METRICS_NAMESPACE, MetricName } from '../../lib/core/metrics.ts';
+import { followExecutionName } from '../../lib/core/peers.ts';
 import { SERVICE_NAME } from '../../lib/adapters/telemetry.ts';
 import { stringify as toYaml, parse as parseYaml } from 'yaml';
 
@@ -97,7 +98,8 @@ const EXPECTED_WORKFLOW_ACTIONS: Record<string, string[]> = {
   SummarizeSwitchoverRole: [],
   PreparePeersRole: ['lambda:InvokeFunction'],
   ReleasePeersRole: ['lambda:InvokeFunction'],
-  CheckFollowRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters'],
+  // ListExecutions at lease end: a newer follow run in this region may own the pause.
+  CheckFollowRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters', 'states:ListExecutions'],
   // Not a workflow task: called by the peer stacks (docs/coordination.md).
   PrepareForSwitchRole: ['eks:DescribeCluster', 'rds:DescribeGlobalClusters', 'rds:DescribeDBClusters', 'states:StartExecution'],
 };
@@ -303,26 +305,38 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
 
     // Assess
     expect(environmentOf('AcquireRunLockLambdaFunction')).toMatchObject({ RECONCILE_STATE_MACHINE_ARN: stateMachine('reconcile'), SWITCHOVER_STATE_MACHINE_ARN: stateMachine('switchover') });
+    // CheckFollow lists running executions at lease end (a newer follow run may own the pause).
+    expect(environmentOf('CheckFollowLambdaFunction')).toMatchObject({ RECONCILE_STATE_MACHINE_ARN: stateMachine('reconcile'), SWITCHOVER_STATE_MACHINE_ARN: stateMachine('switchover') });
     expect(environmentOf('PrepareForSwitchLambdaFunction')).toMatchObject({ RECONCILE_STATE_MACHINE_ARN: stateMachine('reconcile') });
     for (const [id] of resourcesOfType(template, 'AWS::Lambda::Function')) {
       if (!callers.includes(id)) expect(environmentOf(id).PEER_FUNCTION_NAME, id).toBeUndefined();
     }
   });
 
-  it('resumes paused write aliases when a switchover is stopped from the console or times out', () => {
+  it('resumes paused write aliases when a switchover or a follow run (only) is stopped from the console or times out', () => {
     // Prepare
     const rules = resourcesOfType(template, 'AWS::Events::Rule')
       .map(([, rule]) => rule.Properties ?? {})
       .filter((properties) => (properties.EventPattern as { source?: string[] } | undefined)?.source?.includes('aws.states'));
+    type Detail = { status: string[]; stateMachineArn: unknown; name?: unknown };
+    const detailOf = (rule: Record<string, unknown>) => (rule.EventPattern as { detail: Detail }).detail;
+    const forMachine = (suffix: string) => rules.filter((rule) => JSON.stringify(detailOf(rule).stateMachineArn).includes(suffix));
 
     // Assess: a stopped execution runs no Catch, so the status change event is the only place to resume
-    expect(rules).toHaveLength(1);
-    expect(rules[0]!.EventPattern).toMatchObject({
-      'detail-type': ['Step Functions Execution Status Change'],
-      detail: { status: ['ABORTED', 'TIMED_OUT'] },
-    });
-    expect(JSON.stringify((rules[0]!.EventPattern as { detail: { stateMachineArn: unknown } }).detail.stateMachineArn)).toContain('-switchover');
-    expect(rules[0]!.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['ResumePoolersLambdaFunction', 'Arn'] } })]);
+    expect(rules).toHaveLength(2);
+    for (const rule of rules) {
+      expect(rule.EventPattern).toMatchObject({ 'detail-type': ['Step Functions Execution Status Change'], detail: { status: ['ABORTED', 'TIMED_OUT'] } });
+      expect(rule.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['ResumePoolersLambdaFunction', 'Arn'] } })]);
+    }
+    const [switchover] = forMachine('-switchover');
+    expect(forMachine('-switchover')).toHaveLength(1);
+    expect(detailOf(switchover!).name).toBeUndefined();
+    // Any other stopped reconcile run (e.g. an event run stopped mid-switchover) paused nothing: only follow runs match.
+    const [reconcile] = forMachine('-reconcile');
+    expect(forMachine('-reconcile')).toHaveLength(1);
+    expect(JSON.stringify(detailOf(reconcile!).stateMachineArn)).not.toContain('-switchover');
+    expect(detailOf(reconcile!).name).toEqual([{ prefix: 'follow-' }]);
+    expect(followExecutionName('us-west-2', { requestedBy: 'arn:aws:states:us-east-2:123456789012:execution:x:y', targetDbClusterArn: 'arn:aws:rds:us-east-2:123456789012:cluster:app' })).toMatch(/^follow-/);
   });
 
   it('schedules the reconcile workflow from the config', () => {

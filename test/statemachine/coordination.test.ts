@@ -8,8 +8,10 @@ import { InvalidConfigError } from '../../lib/core/errors.ts';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SwitchoverGlobalClusterCommand } from '@aws-sdk/client-rds';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { acquireRunLockStep } from '../../lib/workflow/run-lock-step.ts';
 import { sdkError } from '../adapters/aws-fixtures.ts';
-import { GLOBAL_CLUSTER_ID, SWITCHOVER_ARN, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
+import { GLOBAL_CLUSTER_ID, RECONCILE_ARN, SWITCHOVER_ARN, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
 import type { PeerProbe, PrepareRequest } from '../../lib/core/peers.ts';
 import type { PeerPorts, PrepareResult } from '../../lib/workflow/world.ts';
 
@@ -243,5 +245,163 @@ describe('reconcile state machine: follow runs', () => {
     expect(result.path).toEqual(expect.arrayContaining(['AcquireRunLock', 'FailedBeforeLock', 'ReportFailure']));
     expect(result.path).not.toContain('CheckFollow');
     for (const pooler of harness.poolers) expect(pooler.calls).toEqual([]);
+  });
+
+  /** An older reconcile run (e.g. an event run) that holds the run lock for the whole test. */
+  const olderRunHoldsTheLock = () => {
+    const name = 'event-older-run';
+    harness.running.push({
+      executionArn: `${RECONCILE_ARN.replace(':stateMachine:', ':execution:')}:${name}`,
+      stateMachineArn: RECONCILE_ARN,
+      name,
+      status: 'RUNNING',
+      startDate: new Date(Date.now() - 60_000),
+    });
+  };
+
+  it('scenario A: a follow run whose lock check fails past its retries resumes the pause its prepare set, then reports and fails', async () => {
+    // Prepare: prepare-for-switch paused this region; ListExecutions is denied.
+    for (const pooler of harness.poolers) await pooler.pauseWrites();
+    harness.sfn.on(ListExecutionsCommand).rejects(sdkError('AccessDeniedException', { status: 400, message: 'not authorized to perform states:ListExecutions' }));
+
+    // Act
+    const result = await harness.run('reconcile', followInput(new Date(), 60));
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    const from = result.path.indexOf('FailedBeforeLock');
+    expect(from).toBeGreaterThan(-1);
+    expect(result.path.slice(from)).toEqual(['FailedBeforeLock', 'FollowFailedBeforeLock', 'ResumeFollowBeforeLock', 'ReportFailure', 'RunFailed']);
+    expect(result.path).not.toContain('CheckFollow');
+    for (const pooler of harness.poolers) expect(pooler.calls.at(-1)).toBe('resume');
+  });
+
+  it('scenario B: a follow run blocked behind an older run resumes at its lease end without waiting for the lock', async () => {
+    // Prepare: an older run holds the lock; after the first lock check (one ListExecutions per state
+    // machine) the clock jumps past the 60 s lease.
+    for (const pooler of harness.poolers) await pooler.pauseWrites();
+    olderRunHoldsTheLock();
+    let listed = 0;
+    harness.sfn.on(ListExecutionsCommand).callsFake(() => {
+      listed += 1;
+      if (listed === 3) harness.clockOffsetMs = 120_000;
+      return { executions: harness.running };
+    });
+
+    // Act
+    const result = await harness.run('reconcile', followInput(new Date(), 60));
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path).toContain('WaitForRunLock');
+    expect(result.path).not.toContain('CheckFollow');
+    expect(result.path.slice(-2)).toEqual(['ResumeAtLeaseEnd', 'FollowLeaseEnded']);
+    expect(result.output).toMatchObject({ outcome: 'lease-ended', reason: expect.stringContaining('60 s lease') });
+    for (const pooler of harness.poolers) {
+      expect(pooler.calls.at(-1)).toBe('resume');
+      expect(pooler.calls).not.toContain('apply');
+    }
+  });
+
+  it('a follow run that gives up on the lock (lease longer than the wait limit) resumes before it fails', async () => {
+    // Prepare: a 7200 s lease, and the clock jumps past the state machine's 3600 s wait limit.
+    for (const pooler of harness.poolers) await pooler.pauseWrites();
+    olderRunHoldsTheLock();
+    let listed = 0;
+    harness.sfn.on(ListExecutionsCommand).callsFake(() => {
+      listed += 1;
+      if (listed === 3) harness.clockOffsetMs = 3_590_000;
+      return { executions: harness.running };
+    });
+
+    // Act
+    const result = await harness.run('reconcile', followInput(new Date(), 7200));
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('RunLockTimeoutError');
+    expect(result.path).toContain('WaitForRunLock');
+    expect(result.path.slice(-2)).toEqual(['ResumeFollowRefused', 'RunLockRefused']);
+    for (const pooler of harness.poolers) expect(pooler.calls.at(-1)).toBe('resume');
+  });
+
+  it('a follow run polls the lock every second; a non-follow run every 15 s', async () => {
+    // Prepare
+    olderRunHoldsTheLock();
+    const lockInput = (input: unknown) => ({
+      kind: 'reconcile' as const,
+      executionArn: `${RECONCILE_ARN.replace(':stateMachine:', ':execution:')}:follow-us-east-2-0123456789abcdef`,
+      executionStartTime: new Date().toISOString(),
+      input,
+      stateMachineTimeoutSeconds: 3600,
+    });
+
+    // Act
+    const follow = await acquireRunLockStep(harness.world, lockInput(followInput(new Date(), 60)));
+    const plain = await acquireRunLockStep(harness.world, lockInput({ trigger: 'manual', globalClusterId: GLOBAL_CLUSTER_ID }));
+
+    // Assess
+    expect(follow).toMatchObject({ decision: { decision: 'wait' }, waitSeconds: 1 });
+    expect(plain).toMatchObject({ decision: { decision: 'wait' }, waitSeconds: 15 });
+  });
+
+  /** A newer switchover's follow run in this region: its prepare paused the write aliases, it waits for our lock. */
+  const newerFollowRunIsRunning = () => {
+    const name = 'follow-us-east-2-fedcba9876543210';
+    harness.running.push({
+      executionArn: `${RECONCILE_ARN.replace(':stateMachine:', ':execution:')}:${name}`,
+      stateMachineArn: RECONCILE_ARN,
+      name,
+      status: 'RUNNING',
+      startDate: new Date(Date.now() + 30_000),
+    });
+  };
+
+  it('at lease end an older follow run leaves the pause to a newer follow run RUNNING in this region (no RESUME)', async () => {
+    // Prepare: the writer never moves; after the first look the clock jumps past the lease; a newer follow run waits.
+    for (const pooler of harness.poolers) await pooler.pauseWrites();
+    newerFollowRunIsRunning();
+    const observe = harness.world.observeTopology;
+    let observed = 0;
+    harness.world = {
+      ...harness.world,
+      observeTopology: async () => {
+        observed += 1;
+        if (observed === 2) harness.clockOffsetMs = 120_000;
+        return observe();
+      },
+    };
+
+    // Act
+    const result = await harness.run('reconcile', followInput(new Date(), 60));
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path.slice(-2)).toEqual(['FollowProgress', 'FollowSuperseded']);
+    expect(result.path).not.toContain('ResumeAtLeaseEnd');
+    expect(result.output).toMatchObject({ outcome: 'superseded', reason: expect.stringContaining('follow-us-east-2-fedcba9876543210') });
+    for (const pooler of harness.poolers) expect(pooler.calls.at(-1)).toBe('pause');
+  });
+
+  it('a follow run whose lease ends while it waits for the lock leaves the pause to a newer follow run RUNNING in this region', async () => {
+    // Prepare: an older run holds the lock, a newer follow run waits too; the clock jumps past the lease.
+    for (const pooler of harness.poolers) await pooler.pauseWrites();
+    olderRunHoldsTheLock();
+    newerFollowRunIsRunning();
+    let listed = 0;
+    harness.sfn.on(ListExecutionsCommand).callsFake(() => {
+      listed += 1;
+      if (listed === 3) harness.clockOffsetMs = 120_000;
+      return { executions: harness.running };
+    });
+
+    // Act
+    const result = await harness.run('reconcile', followInput(new Date(), 60));
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path.slice(-2)).toEqual(['SupersededBeforeLock', 'FollowSuperseded']);
+    expect(result.output).toMatchObject({ outcome: 'superseded' });
+    for (const pooler of harness.poolers) expect(pooler.calls.at(-1)).toBe('pause');
   });
 });

@@ -50,7 +50,9 @@ describe('malformed input and the run lock, state machines executed for real', (
         expect(result.status).toBe('FAILED');
         expect(result.error).toBe('InvalidInputError');
         expect(result.cause).toMatch(/input is invalid/);
-        expect(result.path).toEqual(['LetConcurrentRunsAppear', 'AcquireRunLock', 'FailedBeforeLock', 'ReportFailure', file === 'reconcile' ? 'RunFailed' : 'SwitchoverFailed']);
+        // A reconcile checks whether it is a follow run (whose prepare paused this region) before reporting: these are not.
+        const beforeReport = file === 'reconcile' ? ['FailedBeforeLock', 'FollowFailedBeforeLock'] : ['FailedBeforeLock'];
+        expect(result.path).toEqual(['LetConcurrentRunsAppear', 'AcquireRunLock', ...beforeReport, 'ReportFailure', file === 'reconcile' ? 'RunFailed' : 'SwitchoverFailed']);
         expect(harness.metrics).toContainEqual(expect.objectContaining({ name: 'RunsFailed', value: 1 }));
         expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
         expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain('InvalidInputError');

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { decideFollow, decidePeers, decideRelease, followExecutionName, parsePrepareRequest, type PrepareRequest } from '../../lib/core/peers.ts';
-import { InvalidInputError } from '../../lib/core/errors.ts';
+import { decideFollow, decidePeers, decideRelease, followExecutionName, newerFollowRun, parsePrepareRequest, type PrepareRequest } from '../../lib/core/peers.ts';
+import { InvalidInputError, ThrottledError } from '../../lib/core/errors.ts';
 import { buildTopology } from '../../lib/core/topology.ts';
 import { prepareForSwitch } from '../../lib/workflow/coordination.ts';
 import type { StartExecutionRequest } from '../../lib/adapters/sfn.ts';
@@ -82,6 +82,23 @@ describe('decideRelease', () => {
   });
 });
 
+describe('newerFollowRun', () => {
+  const reconcile = 'arn:aws:states:us-east-2:123456789012:stateMachine:aurora-global-failover-ci-reconcile';
+  const switchover = 'arn:aws:states:us-east-2:123456789012:stateMachine:aurora-global-failover-ci-switchover';
+  const execution = (machine: string, name: string, startedAtMs: number) => ({ executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${name}`, stateMachineArn: machine, name, startedAtMs });
+  const self = execution(reconcile, 'follow-us-east-2-0000000000000001', 1000);
+
+  it('finds a follow run of the reconcile state machine that started after this one', () => {
+    const newer = execution(reconcile, 'follow-us-east-2-0000000000000002', 2000);
+    expect(newerFollowRun(self, [self, newer], switchover)).toBe(newer);
+  });
+
+  it('ignores this run, older follow runs, other reconcile runs and a switchover named follow-*', () => {
+    const running = [self, execution(reconcile, 'follow-us-east-2-0000000000000000', 500), execution(reconcile, 'event-0185-abc', 3000), execution(switchover, 'follow-me', 3000)];
+    expect(newerFollowRun(self, running, switchover)).toBeUndefined();
+  });
+});
+
 describe('followExecutionName', () => {
   it('is the same for the same switchover and region, different per region, and a valid execution name', () => {
     const name = followExecutionName('us-west-2', REQUEST);
@@ -98,6 +115,29 @@ describe('parsePrepareRequest', () => {
     expect(() => parsePrepareRequest({ ...REQUEST, targetDbClusterArn: USE2_ARN }, config)).toThrow(/not a configured member/);
     expect(() => parsePrepareRequest({ ...REQUEST, leaseSeconds: 0 }, config)).toThrow(/leaseSeconds/);
   });
+
+  it("clamps the caller's lease to this stack's own pause budget", () => {
+    // Prepare
+    const now = Date.parse(REQUEST.requestedAt) + 1000;
+
+    // Act
+    const request = parsePrepareRequest({ ...REQUEST, leaseSeconds: 7200 }, config, now);
+
+    // Assess
+    expect(request.leaseSeconds).toBe(config.switchover.pauseBudgetSeconds);
+    expect(parsePrepareRequest(REQUEST, config, now).leaseSeconds).toBe(Math.min(60, config.switchover.pauseBudgetSeconds));
+  });
+
+  it('refuses a requestedAt in the future (the lease would never run out), naming the problem', () => {
+    // Prepare
+    const now = Date.parse(REQUEST.requestedAt);
+
+    // Act + Assess
+    expect(() => parsePrepareRequest({ ...REQUEST, requestedAt: '2099-01-01T00:00:00.000Z' }, config, now)).toThrow(InvalidInputError);
+    expect(() => parsePrepareRequest({ ...REQUEST, requestedAt: '2099-01-01T00:00:00.000Z' }, config, now)).toThrow(/requestedAt .* is in the future/);
+    expect(() => parsePrepareRequest(REQUEST, config, now + 60_000)).not.toThrow();
+    expect(() => parsePrepareRequest({ ...REQUEST, requestedAt: new Date(now + 2000).toISOString() }, config, now)).not.toThrow();
+  });
 });
 
 describe('prepareForSwitch (the peer stack)', () => {
@@ -113,7 +153,7 @@ describe('prepareForSwitch (the peer stack)', () => {
         return pause();
       };
     }
-    const world = { region: 'us-east-2', config, poolerTargets: () => poolers, observeTopology: async () => topology(writerArn) } as unknown as World;
+    const world = { region: 'us-east-2', config, poolerTargets: () => poolers, observeTopology: async () => topology(writerArn), now: () => Date.parse(REQUEST.requestedAt) + 1000 } as unknown as World;
     const started: StartExecutionRequest[] = [];
     const deps = {
       world,
@@ -142,6 +182,26 @@ describe('prepareForSwitch (the peer stack)', () => {
       input: { trigger: 'manual', globalClusterId: GLOBAL_CLUSTER_ID, follow: { targetDbClusterArn: USW2_ARN, targetRegion: 'us-west-2', leaseSeconds: 60 } },
     });
     expect(answer).toMatchObject({ region: 'us-east-2', started: true });
+  });
+
+  it('a pause that fails resumes the targets that did pause and rethrows the error with its class (PreparePeers retries or resumes)', async () => {
+    // Prepare: pgb-b cannot be paused (throttled, a transient error).
+    const { log, poolers, deps } = peerStack(USE2_ARN);
+    poolers[1]!.pauseWrites = async () => {
+      log.push('pause:pgb-b');
+      throw new ThrottledError('Kubernetes API: 429 Too Many Requests');
+    };
+
+    // Act
+    const answer = prepareForSwitch(deps, { action: 'prepare', request: REQUEST });
+
+    // Assess
+    await expect(answer).rejects.toThrow(ThrottledError);
+    for (const pooler of [poolers[0]!, poolers[2]!]) {
+      expect(pooler.calls).toContain('pause');
+      expect(pooler.calls.at(-1)).toBe('resume');
+      expect(pooler.paused).toBe(false);
+    }
   });
 
   it('a repeated call starts nothing new (deterministic name)', async () => {
