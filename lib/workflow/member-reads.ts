@@ -7,8 +7,9 @@
  * - the writer's member in another region: at most REMOTE_WRITER_WAIT_MS from the start, one SDK connect
  *   timeout (a region that has not even connected by then does not answer);
  * - every other member: at most OTHER_MEMBERS_GRACE_MS after this region's member;
- * - a region that did not answer the last read of this World (a warm Lambda container: CheckSwitch polls) is
- *   not waited for at all; its read still starts, and an answer, even a late one, clears the mark.
+ * - a region that did not answer (or not in time) the last read of this World (a warm Lambda container:
+ *   CheckSwitch polls) is not waited for at all; its read still starts, and an answer, even a late one,
+ *   clears the mark.
  *
  * A member that is not read in time is recorded `unreachable` (the topology's `unanswered`): a writer without
  * an endpoint is never routed to nor tolerated (lib/core/topology.ts), and VerifyWriter still reads the
@@ -60,9 +61,9 @@ export async function readMembersBounded(input: BoundedMemberReadsInput): Promis
   const mine = await ownRead;
   const afterOwn = Date.now() - started;
   const [theirs, writers, quiets] = await Promise.all([
-    withinMs(othersRead, graceMs, others, (ms) => `did not answer within ${ms} ms of this region's member`),
-    withinMs(writerRead, Math.max(writerWaitMs - afterOwn, graceMs), writer, () => `did not answer within ${Math.max(writerWaitMs, afterOwn + graceMs)} ms (the writer's member, in another region)`),
-    withinMs(quietRead, 0, quiet, () => 'did not answer the previous read and has not answered yet (not waited for)'),
+    withinMs(othersRead, graceMs, others, silentRegions, (ms) => `did not answer within ${ms} ms of this region's member`),
+    withinMs(writerRead, Math.max(writerWaitMs - afterOwn, graceMs), writer, silentRegions, () => `did not answer within ${Math.max(writerWaitMs, afterOwn + graceMs)} ms (the writer's member, in another region)`),
+    withinMs(quietRead, 0, quiet, silentRegions, () => 'did not answer the previous read and has not answered yet (not waited for)'),
   ]);
   const parts = [mine, writers, theirs, quiets];
   return { endpoints: Object.assign({}, ...parts.map((part) => part.endpoints)) as MemberEndpointsResult['endpoints'], unreachable: parts.flatMap((part) => part.unreachable) };
@@ -80,17 +81,22 @@ function remember(work: Promise<MemberEndpointsResult>, silentRegions: Set<strin
   });
 }
 
-/** `work`'s result, or every member of `list` unreachable when it has not settled `ms` from now (the work goes on). */
-async function withinMs(work: Promise<MemberEndpointsResult>, ms: number, list: readonly MemberToRead[], why: (ms: number) => string): Promise<MemberEndpointsResult> {
+/**
+ * `work`'s result, or every member of `list` unreachable when it has not settled `ms` from now (the work goes
+ * on; its regions are marked silent until it answers).
+ */
+async function withinMs(work: Promise<MemberEndpointsResult>, ms: number, list: readonly MemberToRead[], silentRegions: Set<string> | undefined, why: (ms: number) => string): Promise<MemberEndpointsResult> {
   if (list.length === 0) return EMPTY;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<MemberEndpointsResult>((resolve) => {
     timer = setTimeout(
-      () =>
+      () => {
+        for (const member of list) silentRegions?.add(regionOfArn(member.arn));
         resolve({
           endpoints: {},
           unreachable: list.map((member): UnreachableMember => ({ dbClusterArn: member.arn, region: regionOfArn(member.arn), reason: `DescribeDBClusters in ${regionOfArn(member.arn)} ${why(ms)}` })),
-        }),
+        });
+      },
       Math.max(0, ms),
     );
   });

@@ -119,6 +119,18 @@ describe('AWS: ObserveTopology does not wait fully on a remote writer whose regi
       expect(topology.members.find((member) => member.dbClusterArn === USW2_ARN)).toMatchObject({ isWriter: true, unanswered: expect.stringContaining('did not answer') });
       expect(topology.members.find((member) => member.dbClusterArn === USW2_ARN)).not.toHaveProperty('writerEndpoint');
       expect(topology.members.find((member) => member.dbClusterArn === USE2_ARN)).toHaveProperty('writerEndpoint');
+
+      // The next poll in the same container (CheckSwitch) does not wait on the silent region again.
+      const next = world.observeTopology();
+      expect(await settledWithin(next, 0)).toBe(true);
+      expect((await next).members.find((member) => member.dbClusterArn === USW2_ARN)).toMatchObject({ isWriter: true, unanswered: expect.stringContaining('not waited for') });
+
+      // Once the region answers again, its member is read again.
+      rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: USW2_ARN }).resolves(describeDbClustersResponse(USW2_ARN));
+      await settledWithin(world.observeTopology(), 0);
+      const back = world.observeTopology();
+      expect(await settledWithin(back, DEFAULT_AWS_CLIENT_OPTIONS.connectionTimeoutMs)).toBe(true);
+      expect((await back).members.find((member) => member.dbClusterArn === USW2_ARN)).toHaveProperty('writerEndpoint');
     } finally {
       rds.restore();
     }
