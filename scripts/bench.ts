@@ -9,7 +9,7 @@
  *   npm run bench -- [--duration 20] [--scenario switchover] [--clients 4] [--tps 1000] [--json bench-results.json]
  *                    [--pool-modes transaction,session] [--event-deliveries all,new-writer,none]
  *                    [--outage-regions us-west-2,us-east-1/us-east-1,us-west-2] (empty: no region-outage rows)
- *                    [--outage-duration 40]
+ *                    [--outage-duration 64]
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -31,7 +31,7 @@ const { values } = parseArgs({
     'pool-modes': { type: 'string', default: 'transaction,session' },
     'event-deliveries': { type: 'string', default: 'all,new-writer,none' },
     'outage-regions': { type: 'string', default: 'us-west-2,us-east-1/us-east-1,us-west-2' },
-    'outage-duration': { type: 'string', default: '40' },
+    'outage-duration': { type: 'string', default: '64' },
   },
   strict: true,
 });

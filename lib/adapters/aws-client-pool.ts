@@ -25,6 +25,14 @@ export interface AwsClientOptions {
 
 export const DEFAULT_AWS_CLIENT_OPTIONS = { connectionTimeoutMs: 3_000, requestTimeoutMs: 10_000, maxAttempts: 2 } as const;
 
+/**
+ * How long one call to a region whose endpoints do not answer (a dead region: TCP connects time out, nothing
+ * refuses) takes before the SDK gives up with a TimeoutError: every attempt waits the whole connect timeout.
+ * The drill's dead regions fail after exactly this long (lib/drill/local-world.ts); the SDK's backoff between
+ * attempts (~0.1 s) comes on top.
+ */
+export const AWS_DEAD_REGION_CALL_MS = DEFAULT_AWS_CLIENT_OPTIONS.connectionTimeoutMs * DEFAULT_AWS_CLIENT_OPTIONS.maxAttempts;
+
 export interface ClientConfig {
   readonly region: string;
   readonly maxAttempts: number;

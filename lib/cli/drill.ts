@@ -90,7 +90,7 @@ export function parseDrillOptions(argv: readonly string[]): DrillCliOptions | 'h
   for (const [flag, value] of Object.entries(outageOnly)) {
     if (value !== undefined && scenario !== 'region-outage') throw new InvalidInputError(`--${flag} applies only to --scenario region-outage`);
   }
-  const durationMs = wholeNumber(values.duration ?? (scenario === 'region-outage' ? '40' : '30'), '--duration', 5, 3600) * 1000;
+  const durationMs = wholeNumber(values.duration ?? (scenario === 'region-outage' ? '64' : '30'), '--duration', 5, 3600) * 1000;
   const outageAtMs = values['outage-at-ms'] === undefined ? undefined : wholeNumber(values['outage-at-ms'], '--outage-at-ms', 500, 3_600_000);
   if (outageAtMs !== undefined && outageAtMs >= durationMs) throw new InvalidInputError(`--outage-at-ms ${outageAtMs} must be within --duration (${durationMs} ms)`);
   return {

@@ -8,11 +8,12 @@ import { AwsClientPool } from '../adapters/aws-client-pool.ts';
 import { loadDeployedConfig } from '../adapters/deployed-config.ts';
 import { emitMetrics, type Telemetry } from '../adapters/telemetry.ts';
 import { toFailoverError } from '../adapters/aws-errors.ts';
-import { buildTopology, endpointPinsFromConfig, regionOfArn } from '../core/topology.ts';
+import { buildTopology, endpointPinsFromConfig } from '../core/topology.ts';
 import { regionConfig, type Config, type PoolerTargetConfig } from '../core/config.ts';
 import { decide } from '../core/decision.ts';
 import { describeError, InvalidConfigError, isUnreachable } from '../core/errors.ts';
 import type { PoolerPlan, PoolerTargetAdapter, Topology, TopologyMember, TrafficAdapter } from '../core/types.ts';
+import { readMembersBounded } from './member-reads.ts';
 import { clientClassesOf, type AwsPartName, type AwsParts } from './aws-parts/types.ts';
 import type { PeerPorts, World, WriterCheck } from './world.ts';
 
@@ -81,31 +82,15 @@ export function createAwsWorld(options: AwsWorldOptions): World {
   let traffic: TrafficAdapter[] | undefined;
   const rds = () => partOf(parts, 'rds');
 
+  // Regions that did not answer this container's last member read: not waited for again (CheckSwitch polls).
+  const silentRegions = new Set<string>();
   const observeTopology = async (): Promise<Topology> => {
     const globalCluster = await rds().describeGlobalCluster(clients, region, config.globalClusterId);
-    const members = globalCluster.GlobalClusterMembers ?? [];
-    // The writer's and this region's own member are what this stack routes by: wait for them. Another
-    // region's member only adds evidence (a dead region answers late or never): it gets a short grace.
-    const essential = members.filter((member) => member.DBClusterArn && (member.IsWriter === true || regionOf(member.DBClusterArn) === region));
-    const others = members.filter((member) => member.DBClusterArn && !essential.includes(member));
-    const arns = (list: typeof members) => list.map((member) => member.DBClusterArn!);
-    const othersRead = rds().describeMemberEndpoints(clients, arns(others));
-    const mine = await rds().describeMemberEndpoints(clients, arns(essential));
-    const theirs = await withinGrace(othersRead, OTHER_MEMBERS_GRACE_MS, () => ({
-      endpoints: {},
-      unreachable: others.map((member) => ({
-        dbClusterArn: member.DBClusterArn!,
-        region: regionOf(member.DBClusterArn!),
-        reason: `DescribeDBClusters in ${regionOf(member.DBClusterArn!)} did not answer within ${OTHER_MEMBERS_GRACE_MS} ms of the writer's and this region's members`,
-      })),
-    }));
-    return buildTopology(
-      globalCluster,
-      { ...theirs.endpoints, ...mine.endpoints },
-      new Date(now()).toISOString(),
-      endpointPinsFromConfig(config),
-      [...mine.unreachable, ...theirs.unreachable],
-    );
+    const members = (globalCluster.GlobalClusterMembers ?? []).filter((member) => member.DBClusterArn).map((member) => ({ arn: member.DBClusterArn!, isWriter: member.IsWriter === true }));
+    // This region's member is awaited; a remote writer's and other members are bounded (lib/workflow/member-reads.ts):
+    // a dead region costs a bounded wait, its member is recorded unanswered, and the topology's tolerance decides.
+    const { endpoints, unreachable } = await readMembersBounded({ region, members, read: (arns) => rds().describeMemberEndpoints(clients, arns), silentRegions });
+    return buildTopology(globalCluster, endpoints, new Date(now()).toISOString(), endpointPinsFromConfig(config), unreachable);
   };
 
   return {
@@ -156,26 +141,6 @@ export function createAwsWorld(options: AwsWorldOptions): World {
     runs: { listRunning: async () => partOf(parts, 'sfn').listRunningExecutions(clients, region, options.stateMachineArns), switchoverStateMachineArn: options.switchoverStateMachineArn },
     ...(options.peers ? { peers: options.peers } : {}),
   };
-}
-
-/** How long members of other regions (neither the writer nor this region's) may take after the essential ones. */
-const OTHER_MEMBERS_GRACE_MS = 1_000;
-
-function regionOf(arn: string): string {
-  return regionOfArn(arn);
-}
-
-/** `work`'s result, or `fallback()` when it has not settled `graceMs` after this call (the work goes on unobserved). */
-async function withinGrace<T>(work: Promise<T>, graceMs: number, fallback: () => T): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback()), graceMs);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 type ConnectPooler = (target: PoolerTargetConfig, region: string) => Promise<PoolerTargetAdapter>;

@@ -11,13 +11,15 @@ import { decide, type Decision } from '../core/decision.ts';
 import { describeError, InvalidInputError, ThrottledError } from '../core/errors.ts';
 import type { Topology } from '../core/types.ts';
 import type { World } from './world.ts';
-import { readTraffic } from './traffic-read.ts';
+import { readTraffic, type TrafficReading } from './traffic-read.ts';
 import { decidePeers, type PeerProbe } from '../core/peers.ts';
 import { probePeers } from './coordination.ts';
 
 const STEP = 'switchover';
 /** After the RDS call, how long a topology without FailoverState may still show the old writer. */
 const START_GRACE_MS = 60_000;
+
+type WriterRegionReachability = Awaited<ReturnType<World['switchover']['probeRegion']>>;
 
 export interface PreflightStepInput {
   readonly input: unknown;
@@ -36,21 +38,36 @@ export interface PreflightStepResult extends PreflightResult {
 
 export async function preflightStep(world: World, raw: PreflightStepInput): Promise<PreflightStepResult> {
   const { input, target } = parseSwitchoverInput(raw.input, world.config);
+  const failover = input.mode === 'failover';
+  // Everything that does not depend on the topology starts with its read, not after it: a dead region's calls
+  // end only when the SDK gives up (AWS_DEAD_REGION_CALL_MS), and those waits overlap instead of adding up.
+  // In failover mode every other configured region is probed, because which one holds the writer is known
+  // only from the topology; the writer's region's probe is the one used.
+  const probes = new Map<string, Promise<WriterRegionReachability>>(
+    failover ? Object.keys(world.config.regions).filter((region) => region !== target.region).map((region) => [region, world.switchover.probeRegion(region)]) : [],
+  );
+  const rpoLagRead = failover
+    ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => {
+        // Throttling is retried (Preflight's Retry), never taken for "the lag cannot be read".
+        if (error instanceof ThrottledError) throw error;
+        return { available: false, reason: describeError(error) };
+      })
+    : Promise.resolve(undefined);
+  const trafficRead = readTraffic(world);
+  const poolersRead = probePoolers(world);
+  const peersRead = probePeers(world);
+  for (const pending of [...probes.values(), rpoLagRead, trafficRead, poolersRead, peersRead]) pending.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+
   const topology = await world.observeTopology();
   const stability = assessStability(topology);
   const currentWriter = topology.members.find((member) => member.isWriter);
 
-  const failover = input.mode === 'failover';
   const [rpoLag, writerRegionReachable, poolers, traffic, peers] = await Promise.all([
-    failover ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => {
-      // Throttling is retried (Preflight's Retry), never taken for "the lag cannot be read".
-      if (error instanceof ThrottledError) throw error;
-      return { available: false, reason: describeError(error) };
-    }) : undefined,
-    failover && currentWriter ? world.switchover.probeRegion(currentWriter.region) : undefined,
-    probePoolers(world),
-    checkTrafficAfterSwitch(world, topology, target, input.mode),
-    probePeers(world),
+    rpoLagRead,
+    failover && currentWriter ? (probes.get(currentWriter.region) ?? world.switchover.probeRegion(currentWriter.region)) : undefined,
+    poolersRead,
+    trafficRead.then((reading) => checkTrafficAfterSwitch(world, topology, target, input.mode, reading)),
+    peersRead,
   ]);
 
   const result = withPeers(runPreflight({ input, target, topology, stability, rpoLag, writerRegionReachable, poolers, traffic }), peers, input.acceptUnreachablePeers);
@@ -97,14 +114,13 @@ async function probePoolers(world: World): Promise<Decision[]> {
  * mode even a refused plan only degrades. A planned
  * switchover whose policy would refuse the plan is refused (the config needs fixing, and there is time).
  */
-async function checkTrafficAfterSwitch(world: World, topology: Topology, target: SwitchoverTarget, mode: SwitchoverInput['mode']): Promise<Decision> {
+function checkTrafficAfterSwitch(world: World, topology: Topology, target: SwitchoverTarget, mode: SwitchoverInput['mode'], reading: TrafficReading): Decision {
   const after: Topology = {
     ...topology,
     failoverState: undefined,
     status: 'available',
     members: topology.members.map((member) => ({ ...member, isWriter: member.dbClusterArn === target.dbClusterArn })),
   };
-  const reading = await readTraffic(world);
   if (!reading.read) return decide('traffic', 'valid', reading.decisions[0]!.reason);
   // Lenient on purpose: any traffic system not read (unreachable, throttled, refused) is only noted here.
   // ShiftTraffic reads again after the poolers and fails the run on an error that is not an outage.

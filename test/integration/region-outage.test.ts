@@ -55,7 +55,7 @@ describe('aurora-failover drill --scenario region-outage (real PostgreSQL + PgBo
     const [dead, survivor] = regions.split(',') as [string, string];
 
     // Act
-    const run = await drill(['--scenario', 'region-outage', '--regions', regions, '--duration', '36', '--quiet', '--json', join(out, 'drill.json')]);
+    const run = await drill(['--scenario', 'region-outage', '--regions', regions, '--duration', '64', '--quiet', '--json', join(out, 'drill.json')]);
 
     // Assess
     expect(run.stderr).not.toMatch(/Error:/);

@@ -19,14 +19,14 @@ describe('drill --write-alias / --read-alias', () => {
 });
 
 describe('drill --scenario region-outage options', () => {
-  it('takes the regions writer first and the outage timings, and defaults to a 40 s run', () => {
+  it('takes the regions writer first and the outage timings, and defaults to a 64 s run (a dead region costs the SDK timeout: the failback must fit)', () => {
     expect(parseDrillOptions(['--scenario', 'region-outage', '--regions', 'us-east-1,us-west-2', '--outage-at-ms', '4000', '--down-ms', '2000', '--max-rpo-lag-ms', '500'])).toMatchObject({
       scenario: 'region-outage',
       regions: ['us-east-1', 'us-west-2'],
       outageAtMs: 4000,
       downMs: 2000,
       maxRpoLagMs: 500,
-      durationMs: 40_000,
+      durationMs: 64_000,
     });
   });
 

@@ -17,6 +17,7 @@ import { preflightStep } from '../../lib/workflow/switchover.ts';
 
 const WRITER = 'us-west-2';
 const REPLICA = 'us-east-1';
+const DEAD_REGION_CALL_MS = 20;
 
 /** The local global cluster with the replica's lag set by the test instead of read from a server. */
 class LaggingCluster extends LocalAuroraGlobalCluster {
@@ -42,7 +43,8 @@ function stage() {
     delivery: { mode: 'none', delayMs: 0, duplicate: false },
   });
   const isDown = (region: string) => cluster.isDown(region);
-  const traffic = [TrafficKind.GlobalAccelerator, TrafficKind.Route53].map((kind) => new LocalTrafficWeights({ [WRITER]: 100, [REPLICA]: 50 }, { kind, isDown }));
+  // A dead region's calls fail as the SDK's do, only sooner here (the full wait is tested in dead-region-timing.test.ts).
+  const traffic = [TrafficKind.GlobalAccelerator, TrafficKind.Route53].map((kind) => new LocalTrafficWeights({ [WRITER]: 100, [REPLICA]: 50 }, { kind, isDown, deadRegionCallMs: DEAD_REGION_CALL_MS }));
   const world = createLocalWorld({
     config: drillConfig(undefined, { regions: [WRITER, REPLICA], trafficPolicy: 'drain-unhealthy' }),
     region: REPLICA,
@@ -51,6 +53,7 @@ function stage() {
     traffic,
     runs: new LocalRunRegistry(),
     metrics: [],
+    deadRegionCallMs: DEAD_REGION_CALL_MS,
   });
   return { cluster, world, traffic };
 }
@@ -106,11 +109,11 @@ describe('drill region-outage: the failover preflight against the local stand-in
     const result = await preflightStep(world, { input: failover });
 
     // Assess
-    expect(topology.members.find((member) => member.region === WRITER)).toMatchObject({ unanswered: expect.stringContaining('ECONNREFUSED') });
+    expect(topology.members.find((member) => member.region === WRITER)).toMatchObject({ unanswered: expect.stringContaining('UpstreamTimeoutError') });
     expect(topology.members.find((member) => member.region === WRITER)).not.toHaveProperty('writerEndpoint');
     expect(result.verdict).toBe('proceed');
     expect(result.checks).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: expect.stringMatching(/^RPO lag 0 ms is within maxRpoLagMs 5000 ms \(the old primary region is unreachable/) }));
-    expect(JSON.stringify(result.checks)).toContain('could not read global-accelerator weights: ServiceUnavailableError');
+    expect(JSON.stringify(result.checks)).toContain('could not read global-accelerator weights: UpstreamTimeoutError');
   });
 
   it('once the writer region is down and the lag cannot be read: the failover proceeds as accepted, and says so', async () => {
@@ -129,7 +132,7 @@ describe('drill region-outage: the failover preflight against the local stand-in
     const [ga, route53] = traffic;
 
     cluster.regionDown(WRITER);
-    await expect(ga!.observe()).rejects.toMatchObject({ name: 'ServiceUnavailableError' });
+    await expect(ga!.observe()).rejects.toMatchObject({ name: 'UpstreamTimeoutError' });
     await expect(route53!.observe()).resolves.toHaveLength(2);
 
     cluster.regionUp(WRITER);

@@ -1,0 +1,171 @@
+/**
+ * A dead region costs what it costs in AWS (reviewer finding on issue 9): in the drill a call to a dead
+ * region's API fails only after the SDK would give up (connect timeout x attempts), as UpstreamTimeoutError;
+ * in AWS, ObserveTopology does not wait fully on a remote writer's member that does not answer (bounded,
+ * recorded unanswered), and the failover preflight reads the old primary's region, traffic, RPO lag, poolers
+ * and peers while the topology is still being read.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } from '@aws-sdk/client-rds';
+import type { Endpoint } from '../../lib/core/endpoint.ts';
+import { TrafficKind, type Topology } from '../../lib/core/types.ts';
+import { AwsClients } from '../../lib/adapters/aws-clients.ts';
+import { AWS_DEAD_REGION_CALL_MS, DEFAULT_AWS_CLIENT_OPTIONS } from '../../lib/adapters/aws-client-pool.ts';
+import { drillClusterArn, drillConfig, DRILL_GLOBAL_CLUSTER_ID } from '../../lib/drill/drill-config.ts';
+import { LocalAuroraGlobalCluster } from '../../lib/drill/local-aurora.ts';
+import { createLocalWorld, LocalRunRegistry, LocalTrafficWeights } from '../../lib/drill/local-world.ts';
+import type { LocalEnvironment } from '../../lib/local/environment.ts';
+import type { LocalPostgres } from '../../lib/local/postgres.ts';
+import { createAwsWorld } from '../../lib/workflow/aws-world.ts';
+import { allAwsParts } from '../../lib/workflow/aws-parts/all.ts';
+import { preflightStep } from '../../lib/workflow/switchover.ts';
+import { describeDbClustersResponse, describeGlobalClustersResponse, exampleConfig, USE2_ARN, USW2_ARN } from '../adapters/aws-fixtures.ts';
+
+const WRITER = 'us-west-2';
+const REPLICA = 'us-east-1';
+
+function stage(deadRegionCallMs?: number) {
+  const server = (port: number) => ({ endpoint: { host: '127.0.0.1', port } satisfies Endpoint }) as unknown as LocalPostgres;
+  const cluster = new LocalAuroraGlobalCluster({
+    env: {} as LocalEnvironment,
+    globalClusterId: DRILL_GLOBAL_CLUSTER_ID,
+    members: [
+      { region: WRITER, dbClusterArn: drillClusterArn(WRITER), server: server(15432) },
+      { region: REPLICA, dbClusterArn: drillClusterArn(REPLICA), server: server(15433) },
+    ],
+    writerRegion: WRITER,
+    buses: {},
+    delivery: { mode: 'none', delayMs: 0, duplicate: false },
+  });
+  const isDown = (region: string) => cluster.isDown(region);
+  const timing = deadRegionCallMs === undefined ? {} : { deadRegionCallMs };
+  const traffic = [TrafficKind.GlobalAccelerator, TrafficKind.Route53].map((kind) => new LocalTrafficWeights({ [WRITER]: 100, [REPLICA]: 50 }, { kind, isDown, ...timing }));
+  const world = createLocalWorld({
+    config: drillConfig(undefined, { regions: [WRITER, REPLICA], trafficPolicy: 'drain-unhealthy' }),
+    region: REPLICA,
+    cluster,
+    poolers: [],
+    traffic,
+    runs: new LocalRunRegistry(),
+    metrics: [],
+    ...timing,
+  });
+  return { cluster, world, traffic };
+}
+
+/** Whether `promise` has settled once pending timers up to `ms` have run (fake timers). */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<boolean> {
+  let settled = false;
+  promise.then(() => (settled = true), () => (settled = true));
+  await vi.advanceTimersByTimeAsync(ms);
+  return settled;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('the drill: a dead region answers as late as the SDK gives up', () => {
+  it('derives the default from the AWS client pool: connect timeout x attempts', () => {
+    expect(AWS_DEAD_REGION_CALL_MS).toBe(DEFAULT_AWS_CLIENT_OPTIONS.connectionTimeoutMs * DEFAULT_AWS_CLIENT_OPTIONS.maxAttempts);
+  });
+
+  it('a dead control plane fails only after the SDK would give up, with UpstreamTimeoutError', async () => {
+    vi.useFakeTimers();
+    const { cluster, traffic } = stage();
+    cluster.regionDown(WRITER);
+
+    const read = traffic[0]!.observe();
+    read.catch(() => undefined);
+
+    expect(await settledWithin(read, AWS_DEAD_REGION_CALL_MS - 1)).toBe(false);
+    expect(await settledWithin(read, 1)).toBe(true);
+    await expect(read).rejects.toMatchObject({ name: 'UpstreamTimeoutError', message: expect.stringContaining('TimeoutError') });
+  });
+
+  it('the probe of a dead region and the read of its member wait as long (configurable), then report them unreachable', async () => {
+    vi.useFakeTimers();
+    const { cluster, world } = stage(2_000);
+    cluster.regionDown(WRITER);
+
+    const probe = world.switchover.probeRegion(WRITER);
+    expect(await settledWithin(probe, 1_999)).toBe(false);
+    expect(await settledWithin(probe, 1)).toBe(true);
+    expect(await probe).toMatchObject({ reachable: false, reason: expect.stringContaining('UpstreamTimeoutError') });
+
+    const topology = world.observeTopology();
+    expect(await settledWithin(topology, 2_000)).toBe(true);
+    expect((await topology).members.find((member) => member.region === WRITER)).toMatchObject({ isWriter: true, unanswered: expect.any(String) });
+  });
+});
+
+describe('AWS: ObserveTopology does not wait fully on a remote writer whose region does not answer', () => {
+  it('bounds the dead writer member, records it unanswered, and keeps this region\'s member', async () => {
+    vi.useFakeTimers();
+    const rds = mockClient(RDSClient);
+    try {
+      rds.on(DescribeGlobalClustersCommand).resolves(describeGlobalClustersResponse({ writerArn: USW2_ARN }));
+      rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: USE2_ARN }).resolves(describeDbClustersResponse(USE2_ARN));
+      // us-west-2 is dead: its call would end only when the SDK gives up (here: never within the test).
+      rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: USW2_ARN }).callsFake(() => new Promise(() => undefined));
+      const world = createAwsWorld({ config: exampleConfig(), region: 'us-east-2', clients: new AwsClients(), parts: allAwsParts, telemetry: undefined, stateMachineArns: [] });
+
+      const observed = world.observeTopology();
+      const settled = await settledWithin(observed, DEFAULT_AWS_CLIENT_OPTIONS.connectionTimeoutMs);
+
+      expect(settled).toBe(true);
+      const topology: Topology = await observed;
+      expect(topology.members.find((member) => member.dbClusterArn === USW2_ARN)).toMatchObject({ isWriter: true, unanswered: expect.stringContaining('did not answer') });
+      expect(topology.members.find((member) => member.dbClusterArn === USW2_ARN)).not.toHaveProperty('writerEndpoint');
+      expect(topology.members.find((member) => member.dbClusterArn === USE2_ARN)).toHaveProperty('writerEndpoint');
+
+      // The next poll in the same container (CheckSwitch) does not wait on the silent region again.
+      const next = world.observeTopology();
+      expect(await settledWithin(next, 0)).toBe(true);
+      expect((await next).members.find((member) => member.dbClusterArn === USW2_ARN)).toMatchObject({ isWriter: true, unanswered: expect.stringContaining('not waited for') });
+
+      // Once the region answers again, its member is read again.
+      rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: USW2_ARN }).resolves(describeDbClustersResponse(USW2_ARN));
+      await settledWithin(world.observeTopology(), 0);
+      const back = world.observeTopology();
+      expect(await settledWithin(back, DEFAULT_AWS_CLIENT_OPTIONS.connectionTimeoutMs)).toBe(true);
+      expect((await back).members.find((member) => member.dbClusterArn === USW2_ARN)).toHaveProperty('writerEndpoint');
+    } finally {
+      rds.restore();
+    }
+  });
+});
+
+describe('preflight: reads that do not depend on the topology run while it is read', () => {
+  it('probes the old primary region and reads traffic, RPO lag and peers before the topology has answered', async () => {
+    const { cluster, world } = stage();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const started: string[] = [];
+    const gated = {
+      ...world,
+      observeTopology: async () => {
+        await gate;
+        return world.observeTopology();
+      },
+      trafficAdapters: () => world.trafficAdapters().map((adapter) => ({ ...adapter, kind: adapter.kind, observe: () => (started.push(`traffic:${adapter.kind}`), adapter.observe()), apply: adapter.apply.bind(adapter) })),
+      switchover: {
+        ...world.switchover,
+        probeRegion: (region: string) => (started.push(`probe:${region}`), world.switchover.probeRegion(region)),
+        readRpoLag: (target: Parameters<typeof world.switchover.readRpoLag>[0]) => (started.push('rpo-lag'), world.switchover.readRpoLag(target)),
+      },
+    };
+    cluster.replicationLagMs = async () => 0;
+
+    const result = preflightStep(gated, { input: { globalClusterId: DRILL_GLOBAL_CLUSTER_ID, targetRegion: REPLICA, mode: 'failover', acceptDataLoss: true, maxRpoLagMs: 5_000 } });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const beforeTopology = [...started];
+    release();
+    const preflight = await result;
+
+    expect(beforeTopology).toEqual(expect.arrayContaining([`probe:${WRITER}`, 'rpo-lag', 'traffic:global-accelerator', 'traffic:route53']));
+    expect(preflight.verdict).toBe('proceed');
+    expect(preflight.checks).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: 'RPO lag 0 ms is within maxRpoLagMs 5000 ms' }));
+  });
+});
