@@ -52,7 +52,7 @@ describe('malformed input and the run lock, state machines executed for real', (
         expect(result.cause).toMatch(/input is invalid/);
         // A reconcile checks whether it is a follow run (whose prepare paused this region) before reporting: these are not.
         const beforeReport = file === 'reconcile' ? ['FailedBeforeLock', 'FollowFailedBeforeLock'] : ['FailedBeforeLock'];
-        expect(result.path).toEqual(['LetConcurrentRunsAppear', 'AcquireRunLock', ...beforeReport, 'ReportFailure', file === 'reconcile' ? 'RunFailed' : 'SwitchoverFailed']);
+        expect(result.path).toEqual([...(file === 'reconcile' ? ['SettleUnlessNested'] : []), 'LetConcurrentRunsAppear', 'AcquireRunLock', ...beforeReport, 'ReportFailure', file === 'reconcile' ? 'RunFailed' : 'SwitchoverFailed']);
         expect(harness.metrics).toContainEqual(expect.objectContaining({ name: 'RunsFailed', value: 1 }));
         expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
         expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain('InvalidInputError');
@@ -119,6 +119,16 @@ describe('malformed input and the run lock, state machines executed for real', (
       // Assess
       expect(result.status).toBe('SUCCEEDED');
       expect(result.path).not.toContain('WaitForRunLock');
+      // The parent already waited for ListExecutions to settle: the child goes straight to the lock.
+      expect(result.path.slice(0, 2)).toEqual(['SettleUnlessNested', 'AcquireRunLock']);
+    });
+
+    it('every other run waits for ListExecutions to settle before the lock', async () => {
+      // Act
+      const result = await harness.run('reconcile', { trigger: 'event', globalClusterId: GLOBAL_CLUSTER_ID });
+
+      // Assess
+      expect(result.path.slice(0, 3)).toEqual(['SettleUnlessNested', 'LetConcurrentRunsAppear', 'AcquireRunLock']);
     });
   });
 

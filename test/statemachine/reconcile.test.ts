@@ -148,8 +148,8 @@ describe('reconcile state machine', () => {
     expect(harness.ga).not.toHaveReceivedCommand(UpdateEndpointGroupCommand);
     expect(harness.route53).not.toHaveReceivedCommand(ChangeResourceRecordSetsCommand);
     expect(harness.metrics).toContainEqual({ name: 'DriftRepaired', value: 0, dimensions: { Trigger: 'schedule' } });
-    // The in-sync scheduled run's cost (docs/workflow.md): 12 transitions plus the Map and one per live target.
-    expect(result.transitions).toBe(17);
+    // The in-sync scheduled run's cost (docs/workflow.md): 13 transitions plus the Map and one per live target.
+    expect(result.transitions).toBe(18);
   });
 
   it('an event-started or manual run that finds everything in sync still checks the live targets\' pods (stragglers)', async () => {
@@ -170,8 +170,8 @@ describe('reconcile state machine', () => {
       expect(summary.changesApplied).toBe(0);
       expect(summary.decisions.filter((decision) => decision.decision === 'verify-pods').map((decision) => decision.step)).toEqual(['pooler:pgb-a', 'pooler:pgb-b', 'pooler:pgb-c']);
       expect(result.path).toContain('ApplyPoolers');
-      // 14 + k transitions for k live targets, as a scheduled in-sync run.
-      expect(result.transitions).toBe(17);
+      // 15 + k transitions for k live targets, as a scheduled in-sync run.
+      expect(result.transitions).toBe(18);
     }
     expect(eventCalls).toEqual(harness.poolers.map(() => ['observe', 'apply']));
     expect(harness.poolers.map((pooler) => pooler.calls)).toEqual(harness.poolers.map(() => ['observe', 'apply']));
