@@ -27,7 +27,7 @@ import {
 import { followSchema, parseWithSchema, type FollowSpec } from '../core/workflow-input.ts';
 import { Trigger } from '../core/constants.ts';
 import type { ExecutionStarter } from '../adapters/sfn.ts';
-import type { PrepareResult, ReleaseResult, World } from './world.ts';
+import type { PeerPorts, PrepareResult, ReleaseResult, World } from './world.ts';
 
 /** How often a follow run looks at the topology: every second of it is a second writes wait in PAUSE. */
 export const FOLLOW_POLL_SECONDS = 1;
@@ -89,7 +89,16 @@ export async function preparePeersStep(world: World, input: PreparePeersInput): 
   }
   const request = requestFor(world, input);
   const skipped = probes.filter((probe) => !probe.reachable).map((probe) => decide(`peer:${probe.region}`, 'skip', `unreachable in preflight and accepted: ${probe.reason}`));
-  const prepared = await Promise.all(probes.filter((probe) => probe.reachable).map((probe) => peers.prepare(probe.region, request)));
+  const settled = await Promise.allSettled(probes.filter((probe) => probe.reachable).map((probe) => peers.prepare(probe.region, request)));
+  const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed) {
+    // All or none: the state machine cannot know which peers did prepare (the Catch replaces the result),
+    // so the peers this call prepared are released here, before the error leaves. A retry prepares again.
+    const done = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    await releasePrepared(peers, request, done);
+    throw failed.reason;
+  }
+  const prepared = settled.map((outcome) => (outcome as PromiseFulfilledResult<PrepareResult>).value);
   const decisions = [
     ...skipped,
     ...prepared.flatMap((result) => [
@@ -108,26 +117,37 @@ export interface ReleasePeersResult {
   readonly decisions: readonly Decision[];
 }
 
+export interface ReleasePeersInput extends PreparePeersInput {
+  /** `$.peers`, PreparePeers' result: only the peers it lists were prepared by this execution. */
+  readonly peers?: Pick<PreparePeersResult, 'prepared'>;
+}
+
 /**
- * After a failure, asks every reachable peer to resume now rather than at its lease end (a peer decides for
- * itself: it keeps its pause while the writer is moving or has moved, its follow run then repoints). Never
- * throws, so the failure report still runs; a peer that cannot be reached resumes at its lease end.
+ * After a failure, asks every peer this execution prepared (PreparePeers' result) to resume now rather than
+ * at its lease end (a peer decides for itself: it keeps its pause while the writer is moving or has moved,
+ * its follow run then repoints). A peer that was not prepared is never released: it may be in its own live
+ * switch, between PAUSE and RELOAD. Without a PreparePeers result nobody is released. Never throws, so the
+ * failure report still runs; a peer that cannot be reached resumes at its lease end.
  */
-export async function releasePeersStep(world: World, input: PreparePeersInput): Promise<ReleasePeersResult> {
+export async function releasePeersStep(world: World, input: ReleasePeersInput): Promise<ReleasePeersResult> {
   const peers = world.peers;
-  const reachable = (input.preflight.peers ?? []).filter((probe) => probe.reachable);
-  if (!peers || reachable.length === 0) return { released: [], decisions: [decide('peers:release', 'skip', 'no peer was prepared')] };
-  const request = requestFor(world, input);
-  const outcomes = await Promise.all(
-    reachable.map(async (probe) => {
+  const prepared = input.peers?.prepared ?? [];
+  if (!peers || prepared.length === 0) return { released: [], decisions: [decide('peers:release', 'skip', 'no peer was prepared by this execution')] };
+  const released = await releasePrepared(peers, requestFor(world, input), prepared);
+  return { released, decisions: released.flatMap((outcome) => outcome.decisions) };
+}
+
+/** Releases each prepared peer; a failed release is a decision (that peer resumes at its lease end), never a throw. */
+async function releasePrepared(peers: PeerPorts, request: PrepareRequest, prepared: readonly Pick<PrepareResult, 'region'>[]): Promise<ReleaseResult[]> {
+  return Promise.all(
+    prepared.map(async ({ region }): Promise<ReleaseResult> => {
       try {
-        return await peers.release(probe.region, request);
+        return await peers.release(region, request);
       } catch (error) {
-        return { region: probe.region, resumed: false, decisions: [decide(`peer:${probe.region}`, 'release-failed', `${describeError(error)}; it resumes at its lease end`)] };
+        return { region, resumed: false, decisions: [decide(`peer:${region}`, 'release-failed', `${describeError(error)}; it resumes at its lease end`)] };
       }
     }),
   );
-  return { released: outcomes, decisions: outcomes.flatMap((outcome) => outcome.decisions) };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * of statemachines/reconcile.asl.json waits for the requested writer, repoints, and always ends in RESUME.
  * AWS stubbed at the SDK; the peer port is a recording fake.
  */
-import { InvalidConfigError } from '../../lib/core/errors.ts';
+import { InvalidConfigError, TargetFailedError } from '../../lib/core/errors.ts';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SwitchoverGlobalClusterCommand } from '@aws-sdk/client-rds';
@@ -107,7 +107,48 @@ describe('switchover state machine: peer regions', () => {
     expect(result.status).toBe('FAILED');
     expect(log).toEqual(['probe:us-west-2', 'prepare:us-west-2', 'release:us-west-2']);
     const after = result.path.slice(result.path.indexOf('ExecuteSwitch'));
-    expect(after).toEqual(['ExecuteSwitch', 'ResumePoolersAfterFailure', 'ReleasePeers', 'ReportFailure', 'SwitchoverFailed']);
+    expect(after).toEqual(['ExecuteSwitch', 'ResumePoolersAfterFailure', 'PeersPrepared', 'ReleasePeers', 'ReportFailure', 'SwitchoverFailed']);
+    for (const pooler of harness.poolers) expect(pooler.calls.at(-1)).toBe('resume');
+  });
+
+  it('a switchover that fails before PreparePeers (PausePoolers fails) resumes its own region and releases no peer: none was prepared', async () => {
+    // Prepare: one of this region's pauses fails with a fatal error.
+    const { peers } = recordingPeers(log, { 'us-west-2': true });
+    harness.usePeers(peers);
+    harness.poolers[0]!.pauseWrites = async () => {
+      throw new TargetFailedError('pgb-a: PAUSE failed');
+    };
+
+    // Act
+    const result = await runSwitchover({ globalClusterId: GLOBAL_CLUSTER_ID, targetRegion: 'us-west-2', mode: 'switchover' });
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('TargetFailedError');
+    expect(log).toEqual(['probe:us-west-2']);
+    expect(result.path).not.toContain('PreparePeers');
+    expect(result.path).not.toContain('ReleasePeers');
+    expect(result.path.slice(-4)).toEqual(['ResumePoolersAfterFailure', 'PeersPrepared', 'ReportFailure', 'SwitchoverFailed']);
+    expect(harness.rds).not.toHaveReceivedCommand(SwitchoverGlobalClusterCommand);
+  });
+
+  it('a switchover whose PreparePeers fails releases no peer from the state machine (the step itself released the ones it prepared)', async () => {
+    // Prepare: the peer answered in preflight, then its prepare fails with a fatal error.
+    const { peers } = recordingPeers(log, { 'us-west-2': true });
+    peers.prepare = async (region) => {
+      log.push(`prepare:${region}`);
+      throw new TargetFailedError(`${region}: PAUSE failed`);
+    };
+    harness.usePeers(peers);
+
+    // Act
+    const result = await runSwitchover({ globalClusterId: GLOBAL_CLUSTER_ID, targetRegion: 'us-west-2', mode: 'switchover' });
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(log).toEqual(['probe:us-west-2', 'prepare:us-west-2']);
+    expect(result.path.slice(result.path.indexOf('PreparePeers'))).toEqual(['PreparePeers', 'ResumePoolersAfterFailure', 'PeersPrepared', 'ReportFailure', 'SwitchoverFailed']);
+    expect(harness.rds).not.toHaveReceivedCommand(SwitchoverGlobalClusterCommand);
     for (const pooler of harness.poolers) expect(pooler.calls.at(-1)).toBe('resume');
   });
 

@@ -167,7 +167,7 @@ describe('switchover state machine', () => {
     expect(result.error).toBe('SwitchoverFailedError');
     expect(result.cause).toContain('cancelled or failed');
     expect(harness.poolers.every((pooler) => pooler.calls.includes('pause') && !pooler.paused)).toBe(true);
-    expect(result.path.slice(-4)).toEqual(['ResumePoolersAfterFailure', 'ReleasePeers', 'ReportFailure', 'SwitchoverFailed']);
+    expect(result.path.slice(-5)).toEqual(['ResumePoolersAfterFailure', 'PeersPrepared', 'ReleasePeers', 'ReportFailure', 'SwitchoverFailed']);
   });
 
   it('a switchover that never finishes: pools resumed, execution failed after the bound', async () => {

@@ -5,11 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { decideFollow, decidePeers, decideRelease, followExecutionName, newerFollowRun, parsePrepareRequest, type PrepareRequest } from '../../lib/core/peers.ts';
-import { InvalidInputError, ThrottledError } from '../../lib/core/errors.ts';
+import { InvalidInputError, TargetFailedError, ThrottledError } from '../../lib/core/errors.ts';
+import { decide } from '../../lib/core/decision.ts';
 import { buildTopology } from '../../lib/core/topology.ts';
-import { prepareForSwitch } from '../../lib/workflow/coordination.ts';
+import { prepareForSwitch, preparePeersStep, releasePeersStep } from '../../lib/workflow/coordination.ts';
 import type { StartExecutionRequest } from '../../lib/adapters/sfn.ts';
-import type { World } from '../../lib/workflow/world.ts';
+import type { PeerPorts, World } from '../../lib/workflow/world.ts';
 import { describeGlobalClustersResponse, GLOBAL_CLUSTER_ID, USE2_ARN, USW2_ARN } from '../adapters/aws-fixtures.ts';
 import { harnessConfig } from '../support/workflow-harness.ts';
 import { MemoryPoolerTarget } from '../support/memory-pooler.ts';
@@ -240,5 +241,60 @@ describe('prepareForSwitch (the peer stack)', () => {
     const { deps } = peerStack(USE2_ARN);
     const answer = await prepareForSwitch(deps, { action: 'probe', globalClusterId: GLOBAL_CLUSTER_ID });
     expect(answer).toEqual({ region: 'us-east-2', reachable: true, reason: 'the stack answered and read its 3 pooler target(s)' });
+  });
+});
+
+describe('preparePeersStep / releasePeersStep (the asking switchover)', () => {
+  const EXECUTION_ARN = REQUEST.requestedBy;
+  const PREFLIGHT = {
+    globalClusterId: GLOBAL_CLUSTER_ID,
+    target: { region: 'us-west-2', dbClusterArn: USW2_ARN },
+    pausePoolers: true,
+    peers: [
+      { region: 'us-west-2', reachable: true, reason: 'the stack answered' },
+      { region: 'eu-west-1', reachable: true, reason: 'the stack answered' },
+      { region: 'ap-south-1', reachable: false, reason: 'lambda:Invoke timed out' },
+    ],
+  };
+
+  function asking(failPrepare: readonly string[] = []) {
+    const log: string[] = [];
+    const peers: PeerPorts = {
+      probe: async (region) => ({ region, reachable: true, reason: 'test' }),
+      prepare: async (region) => {
+        log.push(`prepare:${region}`);
+        if (failPrepare.includes(region)) throw new TargetFailedError(`${region}: PAUSE failed`);
+        return { region, followExecutionName: `follow-${region}-0123456789abcdef`, started: true, decisions: [] };
+      },
+      release: async (region) => {
+        log.push(`release:${region}`);
+        return { region, resumed: true, decisions: [decide('release', 'resume', 'test')] };
+      },
+    };
+    const world = { region: 'us-east-2', config, peers, now: () => Date.parse(REQUEST.requestedAt) } as unknown as World;
+    return { log, world };
+  }
+
+  it('releases only the peers this execution prepared (PreparePeers result), never one it did not', async () => {
+    const { log, world } = asking();
+    const prepared = { prepared: [{ region: 'eu-west-1', followExecutionName: 'follow-eu-west-1-0123456789abcdef', started: true, decisions: [] }], decisions: [] };
+    const result = await releasePeersStep(world, { preflight: PREFLIGHT, executionArn: EXECUTION_ARN, peers: prepared });
+    expect(log).toEqual(['release:eu-west-1']);
+    expect(result.released.map((outcome) => outcome.region)).toEqual(['eu-west-1']);
+  });
+
+  it('releases nobody without a PreparePeers result (a failure before PreparePeers prepared nobody)', async () => {
+    const { log, world } = asking();
+    const result = await releasePeersStep(world, { preflight: PREFLIGHT, executionArn: EXECUTION_ARN });
+    expect(log).toEqual([]);
+    expect(result.decisions).toEqual([expect.objectContaining({ step: 'peers:release', decision: 'skip' })]);
+  });
+
+  it('a prepare that fails for one peer releases the peers that did prepare, then rethrows the error with its class', async () => {
+    const { log, world } = asking(['us-west-2']);
+    await expect(preparePeersStep(world, { preflight: PREFLIGHT, executionArn: EXECUTION_ARN })).rejects.toThrow(TargetFailedError);
+    expect(log.filter((line) => line.startsWith('release:'))).toEqual(['release:eu-west-1']);
+    expect(log).not.toContain('release:us-west-2');
+    expect(log).not.toContain('release:ap-south-1');
   });
 });
