@@ -15,7 +15,7 @@
 const GRANTS_BY_FUNCTION = {
   'acquire-run-lock': ['listRunningExecutions'],
   'observe-topology': ['readTopology'],
-  'verify-writer': ['readMemberClusters'],
+  'verify-writer': ['readGlobalCluster', 'readMemberClusters'],
   plan: ['readPoolers', 'readTraffic'],
   'apply-pooler': ['reachPoolers'],
   'shift-traffic': ['readTraffic', 'writeTraffic'],

@@ -98,12 +98,22 @@ export function createAwsWorld(options: AwsWorldOptions): World {
     config,
     observeTopology,
     verifyWriter: async (writer: TopologyMember): Promise<WriterCheck> => {
-      // A second, independent read of the writer's own cluster, in its own region.
-      const { endpoints, unreachable } = await rds().describeMemberEndpoints(clients, [writer.dbClusterArn]);
-      const status = endpoints[writer.dbClusterArn]?.status;
-      if (unreachable.length > 0) return { ok: false, reason: unreachable.map((member) => member.reason).join('; ') };
+      // Independent reads in the writer's own region: the global cluster read there must name it the writer
+      // (a secondary cluster reports `available` too, so the status alone confirms nothing), and its own
+      // cluster must be available. A read that fails is a "not verified", never a pass.
+      const [members, globalView] = await Promise.all([
+        rds().describeMemberEndpoints(clients, [writer.dbClusterArn]),
+        rds()
+          .describeGlobalCluster(clients, writer.region, config.globalClusterId)
+          .then((cluster) => ({ cluster }), (error: unknown) => ({ error })),
+      ]);
+      if ('error' in globalView) return { ok: false, reason: `DescribeGlobalClusters in ${writer.region} failed: ${describeError(globalView.error)}` };
+      const named = globalView.cluster.GlobalClusterMembers?.find((member) => member.DBClusterArn === writer.dbClusterArn);
+      if (named?.IsWriter !== true) return { ok: false, reason: `DescribeGlobalClusters in ${writer.region} does not name it the writer` };
+      const status = members.endpoints[writer.dbClusterArn]?.status;
+      if (members.unreachable.length > 0) return { ok: false, reason: members.unreachable.map((member) => member.reason).join('; ') };
       if (status !== 'available') return { ok: false, reason: `its cluster status is ${status ?? 'unknown'}, not available` };
-      return { ok: true, reason: `DescribeDBClusters in ${writer.region} reports the cluster available` };
+      return { ok: true, reason: `DescribeGlobalClusters in ${writer.region} names it the writer and DescribeDBClusters there reports the cluster available` };
     },
     poolerTargets: () => {
       if (!options.connectPooler) partOf(parts, 'eks');

@@ -68,7 +68,7 @@ const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 const EXPECTED_WORKFLOW_ACTIONS: Record<string, string[]> = {
   AcquireRunLockRole: ['states:ListExecutions'],
   ObserveTopologyRole: ['rds:DescribeGlobalClusters', 'rds:DescribeDBClusters'],
-  VerifyWriterRole: ['rds:DescribeDBClusters'],
+  VerifyWriterRole: ['rds:DescribeDBClusters', 'rds:DescribeGlobalClusters'],
   PlanRole: ['eks:DescribeCluster', 'globalaccelerator:DescribeEndpointGroup', 'route53:ListResourceRecordSets'],
   ApplyPoolerRole: ['eks:DescribeCluster'],
   ShiftTrafficRole: [
