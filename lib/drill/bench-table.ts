@@ -84,7 +84,8 @@ export interface OutageBenchRow {
   /** Operator's start -> the new writer acknowledged a write (run-lock waits included). */
   writesResumedAfterStartMs: number | undefined;
   promotionMs: number;
-  rpoLagAtStartMs: number | undefined;
+  /** The flushed WAL the replica never received when the writer died (bytes, and ms where known). */
+  rpoLagAtDeath: { bytes: number; ms?: number } | undefined;
   lostAcknowledgedCommits: number;
   commitsOnOldWriterAfterPromotion: number;
   /** Failed transactions during the failback, every region. */
@@ -100,7 +101,7 @@ export function outageBenchRow(run: DrillResults): OutageBenchRow {
     controlPlanesDown: run.outage?.controlPlanesDown.join(', ') || 'none',
     writesResumedAfterStartMs: failover?.writesResumedAfterStartMs,
     promotionMs: failover?.promotionMs ?? 0,
-    rpoLagAtStartMs: failover?.rpoLagAtStartMs,
+    rpoLagAtDeath: run.outage?.rpo ? { bytes: run.outage.rpo.lagBytes, ...(run.outage.rpo.lagMs === undefined ? {} : { ms: run.outage.rpo.lagMs }) } : undefined,
     lostAcknowledgedCommits: sum(run.switches.map((drillSwitch) => drillSwitch.lostAcknowledgedCommits)),
     commitsOnOldWriterAfterPromotion: sum(run.switches.map((drillSwitch) => drillSwitch.commitsOnOldWriterAfterPromotion)),
     failbackFailed: failback ? sum(Object.values(failback.regions).map((region) => region.failed)) : 0,
@@ -113,7 +114,7 @@ const OUTAGE_COLUMNS: readonly TextColumn[] = [
   { header: 'control plane down', align: 'left' },
   { header: 'writes resumed after start ms', align: 'right' },
   { header: 'promotion ms', align: 'right' },
-  { header: 'lag at start ms', align: 'right' },
+  { header: 'RPO lag at death', align: 'right' },
   { header: 'lost commits', align: 'right' },
   { header: 'old-writer commits', align: 'right' },
   { header: 'failback failed tx', align: 'right' },
@@ -126,7 +127,7 @@ function renderOutageTable(runs: readonly DrillResults[]): string {
     row.controlPlanesDown,
     row.writesResumedAfterStartMs === undefined ? 'never' : formatMs(row.writesResumedAfterStartMs),
     formatMs(row.promotionMs),
-    row.rpoLagAtStartMs === undefined ? '-' : formatMs(row.rpoLagAtStartMs),
+    row.rpoLagAtDeath === undefined ? '-' : `${row.rpoLagAtDeath.bytes} B${row.rpoLagAtDeath.ms === undefined ? '' : ` / ${formatMs(row.rpoLagAtDeath.ms)} ms`}`,
     String(row.lostAcknowledgedCommits),
     String(row.commitsOnOldWriterAfterPromotion),
     String(row.failbackFailed),

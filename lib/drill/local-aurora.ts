@@ -273,6 +273,37 @@ export class LocalAuroraGlobalCluster {
       : { ok: true, reason: `${member.region} answers pg_is_in_recovery() = false` };
   }
 
+  /**
+   * The writer's flushed WAL position and its own clock, read just before it dies: every commit it had
+   * acknowledged when the read started is at or below `lsn` (a commit is acknowledged only once flushed).
+   */
+  async writerFlushedLsn(dbClusterArn: string): Promise<{ lsn: string; clockMs: number }> {
+    const member = this.member(dbClusterArn);
+    const rows = await member.server.query<{ lsn: string; clock_ms: number }>(
+      'SELECT pg_current_wal_flush_lsn()::text AS lsn, (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS clock_ms',
+    );
+    if (!rows[0]) throw new Error(`${member.region} returned no WAL position`);
+    return { lsn: rows[0].lsn, clockMs: Number(rows[0].clock_ms) };
+  }
+
+  /**
+   * The RPO lag of a replica against a writer that died having flushed `writerLsn` (its clock then:
+   * `writerClockMs`), as RPO is defined: the flushed WAL the replica never received, in bytes, and the time
+   * between the replica's last replayed commit and the writer's death (under steady load, the RPO in time).
+   */
+  async rpoLagAgainst(dbClusterArn: string, writerLsn: string, writerClockMs: number): Promise<{ receivedLsn: string; lagBytes: number; lagMs?: number }> {
+    const member = this.member(dbClusterArn);
+    const rows = await member.server.query<{ received: string | null; lag_bytes: string | null; lag_ms: string | null }>(
+      `SELECT pg_last_wal_receive_lsn()::text AS received,
+              greatest(0, pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_receive_lsn()))::bigint AS lag_bytes,
+              greatest(0, round($2::float8 - extract(epoch FROM pg_last_xact_replay_timestamp()) * 1000))::bigint AS lag_ms`,
+      [writerLsn, writerClockMs],
+    );
+    const row = rows[0];
+    if (!row?.received || row.lag_bytes === null) throw new Error(`${member.region} has received no WAL by streaming: no RPO lag to measure`);
+    return { receivedLsn: row.received, lagBytes: Number(row.lag_bytes), ...(row.lag_ms === null ? {} : { lagMs: Number(row.lag_ms) }) };
+  }
+
   /** Replication lag of a replica in milliseconds (0 when it has replayed everything it received). */
   async replicationLagMs(dbClusterArn: string): Promise<number> {
     const member = this.member(dbClusterArn);

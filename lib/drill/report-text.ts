@@ -54,7 +54,13 @@ function describeOutage(results: DrillResults): string {
     `${outage.region} died at ${seconds(outage.atMs)} (SIGKILL; its APIs${outage.controlPlanesDown.length ? ` and the ${outage.controlPlanesDown.join(' and ')} control plane` : ''} unreachable); operator started the failover at ${seconds(outage.operatorStartMs)}`,
     `returned at ${seconds(outage.returnedAtMs)}, old writer a replica again at ${seconds(outage.rejoinedAtMs)}, its PgBouncer repointed by its own scheduled reconcile at ${seconds(outage.repointedAtMs)} (writes -> ${outage.writeRoutedToOnReturn ?? 'unknown'}), clients back at ${seconds(outage.clientsBackAtMs)}`,
     `writes in flight in ${outage.region} when it died (failed with it): ${outage.failedInDeadRegion}`,
-    ...results.switches.map((item) => `${item.from} -> ${item.to} (from ${item.home ?? '?'}'s stack): writes resumed ${item.writesResumedAfterStartMs ?? 'never'} ms after the start; target lag at start ${item.rpoLagAtStartMs ?? '?'} ms${item.trafficNote ? `; ${item.trafficNote}` : ''}`),
+    ...(outage.rpo
+      ? [`RPO at the writer's death: the replica lacked ${outage.rpo.lagBytes} bytes of flushed WAL (writer ${outage.rpo.writerFlushedLsn}, replica received ${outage.rpo.replicaReceivedLsn})${outage.rpo.lagMs === undefined ? '' : `, last replayed commit ${outage.rpo.lagMs} ms before the death`}; lost acknowledged commits ${outage.rpo.lostAcknowledgedCommits}${outage.rpo.lostAfterLsnRead ? ` (${outage.rpo.lostAfterLsnRead} acknowledged after the LSN was read)` : ''}`]
+      : []),
+    ...(outage.returningWrites
+      ? [`${outage.region}'s returning clients before the repoint: ${outage.returningWrites.refusedBeforeRepoint} write(s) refused (${Object.entries(outage.returningWrites.refusedBySqlstate).map(([code, count]) => `${code} x${count}`).join(', ') || 'none'}), ${outage.returningWrites.committedOnOldWriter} committed on the old writer; after it ${outage.returningWrites.committedOnNewWriterAfterRepoint} on the new writer`]
+      : []),
+    ...results.switches.map((item) => `${item.from} -> ${item.to} (from ${item.home ?? '?'}'s stack): writes resumed ${item.writesResumedAfterStartMs ?? 'never'} ms after the start; target replay lag at start ${item.rpoLagAtStartMs ?? '?'} ms${item.trafficNote ? `; ${item.trafficNote}` : ''}`),
   ];
   return `Region outage\n${lines.map((line) => INDENT + line).join('\n')}`;
 }

@@ -56,12 +56,41 @@ export interface DrillOutage {
   rejoinedAtMs?: number;
   /** The returning region's own scheduled reconcile repointed its PgBouncer. */
   repointedAtMs?: number;
-  /** Its clients were let back in (only after the repoint). */
+  /** Its clients were let back in: when the region returned (as in-region pods reconnect at once), before its repoint. */
   clientsBackAtMs?: number;
   /** What the returning region's PgBouncer routed writes to when its clients came back (region name or host:port). */
   writeRoutedToOnReturn?: string;
   /** Writes the dead region's clients had in flight when it died (they fail with it). */
   failedInDeadRegion: number;
+  /** What the returning region's clients' writes did between their return and the failback. */
+  returningWrites?: DrillReturningWrites;
+  /** The RPO at the writer's death, measured as RPO is defined (acknowledged WAL the replica never received). */
+  rpo?: DrillOutageRpo;
+}
+
+export interface DrillReturningWrites {
+  /** Failed write attempts between the return and the repoint (the old writer is down or a replica: e.g. 25006). */
+  refusedBeforeRepoint: number;
+  refusedBySqlstate: Record<string, number>;
+  /** Acknowledged by the old writer after the return: must be 0. */
+  committedOnOldWriter: number;
+  /** Acknowledged by the new writer after the repoint, before the failback: must be more than 0. */
+  committedOnNewWriterAfterRepoint: number;
+}
+
+export interface DrillOutageRpo {
+  /** pg_current_wal_flush_lsn() of the writer, read just before the SIGKILL. */
+  writerFlushedLsn: string;
+  /** pg_last_wal_receive_lsn() of the replica after the writer died. */
+  replicaReceivedLsn: string;
+  /** writerFlushedLsn - replicaReceivedLsn in bytes, 0 when the replica had received it all. */
+  lagBytes: number;
+  /** The writer's death minus the commit time of the replica's last replayed transaction (under load: the RPO in time). */
+  lagMs?: number;
+  /** Acknowledged commits missing on the final writer (also the failover's lostAcknowledgedCommits). */
+  lostAcknowledgedCommits: number;
+  /** Of those, acknowledged after the flush LSN was read (in the instant before the SIGKILL: not covered by lagBytes). */
+  lostAfterLsnRead: number;
 }
 
 export interface DrillSwitch {

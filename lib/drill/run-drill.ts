@@ -34,7 +34,8 @@ import { LocalAuroraGlobalCluster, type LocalMember, type WriterMove } from './l
 import { LocalStepFunctions } from './local-step-functions.ts';
 import { createLocalWorld, LocalTrafficWeights, TRAFFIC_CONTROL_PLANE_REGION } from './local-world.ts';
 import { TrafficKind } from '../core/types.ts';
-import type { DrillEventDelivery, DrillOutage, DrillInvariant, DrillPhase, DrillPoolMode, DrillResults, DrillScenario, DrillSeries, DrillStrategy, DrillSwitch, RegionResult, SwitchRegionResult } from './results.ts';
+import type { DrillEventDelivery, DrillOutage, DrillOutageRpo, DrillInvariant, DrillReturningWrites, DrillPhase, DrillPoolMode, DrillResults, DrillScenario, DrillSeries, DrillStrategy, DrillSwitch, RegionResult, SwitchRegionResult } from './results.ts';
+import { returningClientsCheck, rpoCheck } from './outage-invariants.ts';
 
 export interface DrillProgress {
   readonly phase: string;
@@ -238,8 +239,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillResults> {
     const totals = Object.fromEntries(stage.regions.map((region) => [region, regionResult(result, { region })]));
     const overheadMs = drillSwitches.length ? (drillSwitches.some((item) => item.repointMs < 0) ? -1 : Math.max(...drillSwitches.map((item) => item.repointMs))) : undefined;
     const cleanup = await env.cleanup();
-    const outageResult = outage ? describeOutage(outage, result, t0) : undefined;
-    const invariants = checkInvariants(options, drillSwitches, switches, outageResult, totals, routing, finalWriter, overheadMs, cleanup.failed.length === 0 ? 'every process stopped, temp dir removed' : `cleanup problems: ${cleanup.failed.map((item) => `${item.name}: ${item.error}`).join('; ')}`);
+    const described = outage ? describeOutage(outage, result, t0, onFinalWriter) : undefined;
+    const outageResult = described?.outage;
+    const invariants = checkInvariants(options, drillSwitches, switches, described, totals, routing, finalWriter, overheadMs, cleanup.failed.length === 0 ? 'every process stopped, temp dir removed' : `cleanup problems: ${cleanup.failed.map((item) => `${item.name}: ${item.error}`).join('; ')}`);
     return {
       scenario: options.scenario,
       eventDelivery,
@@ -460,6 +462,16 @@ interface OutageRecord {
   repointedAt?: number;
   clientsBackAt?: number;
   writeRoutedToOnReturn?: string;
+  /** The writer's flushed LSN read just before the SIGKILL (epoch ms of the read's start). */
+  readonly writerFlushed: { lsn: string; readAt: number };
+  /** The replica's received WAL against it, read when the operator started. */
+  rpo?: { receivedLsn: string; lagBytes: number; lagMs?: number };
+  /** Ports of the writer that died and of the one promoted, and the failover's promotion (epoch ms). */
+  readonly oldWriterPort: number;
+  readonly newWriterPort: number;
+  promotedAt?: number;
+  /** The failback's start: the old writer may be writer again after it. */
+  failbackStart?: number;
 }
 
 /**
@@ -471,8 +483,11 @@ interface OutageRecord {
  * acceptUnreachablePeers) from the surviving region's stack. Then the region returns as a whole region
  * does (EKS included): Aurora rebuilds the old writer as a replica of the new one before it runs again;
  * the PgBouncer pod starts from the ConfigMap it had (write alias -> its own, now read-only, cluster); the
- * region's scheduled reconcile repoints it; only then are its clients let back in (until then its traffic
- * is held off, as health-checked records keep users out). A planned switchover fails back.
+ * region's clients come back with it at once (in-region pods reconnect as soon as PgBouncer is up), so
+ * until the region's scheduled reconcile repoints PgBouncer their writes reach the old writer, down while
+ * Aurora rebuilds it and then a read-only replica: they must fail (or wait), never commit there. Just
+ * before the SIGKILL the writer's flushed LSN is read: the RPO lag is what the replica never received of
+ * it. A planned switchover fails back.
  */
 async function runRegionOutage(
   stage: Stage,
@@ -490,6 +505,9 @@ async function runRegionOutage(
   const survivor = cluster.members.find((member) => member !== dead)!;
   phases.push({ name: 'warm-up', startMs: 0, endMs: at(nowMs()) });
   setPhase(`${dead.region} down`);
+  // RPO as defined: what the writer had flushed (so acknowledged) at its death; read the instant before the SIGKILL.
+  const flushReadAt = nowMs();
+  const flushed = await cluster.writerFlushedLsn(dead.dbClusterArn);
   const outageAt = nowMs();
   load.hold(dead.region);
   cluster.regionDown(dead.region);
@@ -498,13 +516,25 @@ async function runRegionOutage(
 
   await sleep(options.operatorDelayMs ?? 1_000);
   setPhase(`failover ${dead.region} -> ${survivor.region}`);
-  const outage: OutageRecord = { region: dead.region, at: outageAt, controlPlanesDown, operatorStart: nowMs() };
+  // The replica's walreceiver lost its writer with the SIGKILL: what it received by now is all it will have.
+  const rpo = await cluster.rpoLagAgainst(survivor.dbClusterArn, flushed.lsn, flushed.clockMs);
+  const outage: OutageRecord = {
+    region: dead.region,
+    at: outageAt,
+    controlPlanesDown,
+    operatorStart: nowMs(),
+    writerFlushed: { lsn: flushed.lsn, readAt: flushReadAt },
+    rpo,
+    oldWriterPort: dead.server.port,
+    newWriterPort: survivor.server.port,
+  };
   const failover = await runSwitch(stage, options, 'failover', dead, survivor, {
     acceptUnreachablePeers: true,
     deadRegion: dead.region,
     ...(options.maxRpoLagMs !== undefined ? { maxRpoLagMs: options.maxRpoLagMs } : {}),
   });
   switches.push(failover);
+  outage.promotedAt = failover.move.promotedAt;
   phases.push({ name: `failover ${dead.region} -> ${survivor.region}`, startMs: at(failover.workflowStartedAt), endMs: at(failover.workflowEndedAt) });
   if (failover.move.promotedAt) phases.push({ name: 'promotion', startMs: at(failover.move.startedAt), endMs: at(failover.move.promotedAt) });
 
@@ -517,6 +547,10 @@ async function runRegionOutage(
   // EKS restarts the PgBouncer pod from the ConfigMap it had: writes -> its own cluster, which Aurora is turning into a replica.
   const bouncer = stage.bouncers[dead.region]!;
   await bouncer.startProcess();
+  // Its application pods reconnect at once, before anything repoints: their writes reach the old writer
+  // (down while Aurora rebuilds it, then a read-only replica) until the region's reconcile repoints PgBouncer.
+  load.release(dead.region);
+  outage.clientsBackAt = nowMs();
   // The region's own scheduled reconcile (its EventBridge schedule fires again once the region is back).
   const scheduled = stage.stepFunctions.run('reconcile', stage.stacks[dead.region]!.world, { trigger: 'schedule', globalClusterId: DRILL_GLOBAL_CLUSTER_ID });
   const [reconciled] = await Promise.all([scheduled, failover.move.done]);
@@ -525,16 +559,12 @@ async function runRegionOutage(
   outage.repointedAt = nowMs();
   const routed = (await stage.stacks[dead.region]!.targets[0]!.observe()).aliases[drillAliases(options).writeAlias] ?? null;
   outage.writeRoutedToOnReturn = routed ? (cluster.members.find((member) => sameEndpoint(member.server.endpoint, routed))?.region ?? `${routed.host}:${routed.port}`) : 'nothing';
-  // Users come back to the region only once its PgBouncer serves the new writer.
-  if (outage.writeRoutedToOnReturn === survivor.region) {
-    load.release(dead.region);
-    outage.clientsBackAt = nowMs();
-  }
   phases.push({ name: `${dead.region} returns`, startMs: at(outage.returnedAt), endMs: at(nowMs()) });
 
   setPhase('between switches');
   await sleep(2_000);
   setPhase(`switchover ${survivor.region} -> ${dead.region}`);
+  outage.failbackStart = nowMs();
   const failback = await runSwitch(stage, options, 'switchover', survivor, dead);
   switches.push(failback);
   phases.push({ name: `switchover ${survivor.region} -> ${dead.region}`, startMs: at(failback.workflowStartedAt), endMs: at(failback.workflowEndedAt) });
@@ -543,10 +573,42 @@ async function runRegionOutage(
   return outage;
 }
 
-function describeOutage(outage: OutageRecord, load: LoadResult, t0: number): DrillOutage {
+function describeOutage(outage: OutageRecord, load: LoadResult, t0: number, onFinalWriter: ReadonlySet<string>): { outage: DrillOutage; invariants: DrillInvariant[] } {
   const at = (epochMs: number | undefined) => (epochMs === undefined ? undefined : Math.round(epochMs - t0));
   const optional = (name: string, value: number | string | undefined) => (value === undefined ? {} : { [name]: value });
-  return {
+  const invariants: DrillInvariant[] = [];
+  // The same set as the failover's lostAcknowledgedCommits: acknowledged before the promotion, missing on the final writer.
+  const lost = missingAcknowledged(load.commits.filter((commit) => commit.endedAt <= (outage.promotedAt ?? Number.POSITIVE_INFINITY)), onFinalWriter);
+  let rpo: DrillOutageRpo | undefined;
+  if (outage.rpo) {
+    invariants.push(rpoCheck({ flushReadAt: outage.writerFlushed.readAt, lagBytes: outage.rpo.lagBytes, ...(outage.rpo.lagMs === undefined ? {} : { lagMs: outage.rpo.lagMs }), lost }));
+    rpo = {
+      writerFlushedLsn: outage.writerFlushed.lsn,
+      replicaReceivedLsn: outage.rpo.receivedLsn,
+      lagBytes: outage.rpo.lagBytes,
+      ...(outage.rpo.lagMs === undefined ? {} : { lagMs: outage.rpo.lagMs }),
+      lostAcknowledgedCommits: lost.length,
+      lostAfterLsnRead: lost.filter((commit) => commit.endedAt >= outage.writerFlushed.readAt).length,
+    };
+  }
+  let returningWrites: DrillReturningWrites | undefined;
+  if (outage.clientsBackAt !== undefined && outage.repointedAt !== undefined) {
+    const check = returningClientsCheck({
+      region: outage.region,
+      oldWriterPort: outage.oldWriterPort,
+      newWriterPort: outage.newWriterPort,
+      clientsBackAt: outage.clientsBackAt,
+      repointedAt: outage.repointedAt,
+      until: outage.failbackStart ?? load.endedAt,
+      commits: load.commits,
+      errors: load.errors,
+    });
+    returningWrites = check.summary;
+    invariants.push(...check.invariants);
+  } else {
+    invariants.push({ name: 'the returning region\'s clients came back and were checked', ok: false, detail: 'the region did not return or was not repointed' });
+  }
+  const described: DrillOutage = {
     region: outage.region,
     atMs: at(outage.at)!,
     controlPlanesDown: outage.controlPlanesDown,
@@ -557,7 +619,10 @@ function describeOutage(outage: OutageRecord, load: LoadResult, t0: number): Dri
     ...optional('clientsBackAtMs', at(outage.clientsBackAt)),
     ...optional('writeRoutedToOnReturn', outage.writeRoutedToOnReturn),
     failedInDeadRegion: load.errors.filter((error) => error.region === outage.region && error.operation !== 'read' && error.at >= outage.at && error.at < (outage.clientsBackAt ?? Number.POSITIVE_INFINITY)).length,
+    ...(returningWrites ? { returningWrites } : {}),
+    ...(rpo ? { rpo } : {}),
   };
+  return { outage: described, invariants };
 }
 
 /**
@@ -630,7 +695,7 @@ function checkInvariants(
   options: DrillOptions,
   switches: readonly DrillSwitch[],
   records: readonly SwitchRecord[],
-  outage: DrillOutage | undefined,
+  described: { outage: DrillOutage; invariants: DrillInvariant[] } | undefined,
   totals: Record<string, RegionResult>,
   routing: ReadonlyArray<{ target: string; write: Endpoint | null }>,
   finalWriter: LocalMember,
@@ -643,16 +708,11 @@ function checkInvariants(
   const failed = Object.values(totals).reduce((sum, region) => sum + region.failed, 0);
   const misrouted = routing.filter((entry) => !sameEndpoint(entry.write, finalWriter.server.endpoint));
   const invariants: DrillInvariant[] = [];
+  const outage = described?.outage;
   if (options.scenario === 'failover') {
     invariants.push({ name: 'lost acknowledged commits (failover: data loss accepted)', ok: true, detail: `${lost} acknowledged commit(s) missing on the new writer; FailoverGlobalCluster allows this` });
   } else if (options.scenario === 'region-outage') {
-    const failover = switches[0];
-    const lag = failover?.rpoLagAtStartMs ?? 0;
-    invariants.push({
-      name: 'lost acknowledged commits: reported, and 0 when the replica had replayed everything',
-      ok: lag > 0 || lost === 0,
-      detail: `${lost} acknowledged commit(s) missing on the final writer; the replica's lag when the operator started was ${lag} ms`,
-    });
+    // describeOutage's RPO check: lost commits next to the lag at the writer's death (below, with the outage's checks).
   } else {
     invariants.push({ name: 'no lost acknowledged commits', ok: lost === 0, detail: `${lost} acknowledged commit(s) missing on the final writer` });
   }
@@ -660,7 +720,7 @@ function checkInvariants(
   if (options.strategy === 'live' && options.poolMode === 'transaction' && !outage) {
     invariants.push({ name: 'live switch in transaction mode fails no transaction', ok: failed === 0, detail: `failed transactions per region: ${failedByRegion}` });
   }
-  if (outage) invariants.push(...outageInvariants(switches, records, outage));
+  if (described) invariants.push(...described.invariants, ...outageInvariants(switches, records, described.outage));
   invariants.push({
     name: 'every PgBouncer sends writes to the final writer',
     ok: misrouted.length === 0,
@@ -708,9 +768,9 @@ function outageInvariants(switches: readonly DrillSwitch[], records: readonly Sw
     detail: wanted.length === 0 ? `no traffic control plane is served from ${outage.region}` : unmentioned.length ? `summary does not name ${unmentioned.join(', ')} as not moved` : note,
   });
   invariants.push({
-    name: 'the returning region\'s PgBouncer serves the new writer before its clients are let back',
-    ok: outage.writeRoutedToOnReturn === failover?.to && outage.clientsBackAtMs !== undefined,
-    detail: `${outage.region}'s write alias routes to ${outage.writeRoutedToOnReturn ?? 'nothing'} after its scheduled reconcile${outage.clientsBackAtMs === undefined ? '; its clients were kept out' : ''}`,
+    name: 'the returning region\'s scheduled reconcile repoints its PgBouncer to the new writer',
+    ok: outage.writeRoutedToOnReturn === failover?.to,
+    detail: `${outage.region}'s write alias routes to ${outage.writeRoutedToOnReturn ?? 'nothing'} after its scheduled reconcile`,
   });
   if (failback) {
     const failed = Object.entries(failback.regions).map(([region, result]) => `${region} ${result.failed}`);

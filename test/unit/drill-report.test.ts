@@ -270,11 +270,18 @@ describe('renderBenchTable', () => {
     expect(renderBenchTable({ runs: [] })).toBe('Benchmark: no runs');
   });
 
-  it('puts region-outage runs in their own table: dead region, control plane down, writes resumed after the start, failback failures', () => {
+  it('puts region-outage runs in their own table: dead region, control plane down, writes resumed after the start, RPO lag at the writer\'s death, failback failures', () => {
     // Prepare
     const outage = run('live', 'transaction', 0);
     outage.scenario = 'region-outage';
-    outage.outage = { region: 'us-west-2', atMs: 6000, controlPlanesDown: ['global-accelerator'], operatorStartMs: 7000, failedInDeadRegion: 4 };
+    outage.outage = {
+      region: 'us-west-2',
+      atMs: 6000,
+      controlPlanesDown: ['global-accelerator'],
+      operatorStartMs: 7000,
+      failedInDeadRegion: 4,
+      rpo: { writerFlushedLsn: '0/3002000', replicaReceivedLsn: '0/3000000', lagBytes: 8192, lagMs: 40, lostAcknowledgedCommits: 2, lostAfterLsnRead: 0 },
+    };
     outage.switches = [
       { ...outage.switches[0]!, writesResumedAfterStartMs: 14007, rpoLagAtStartMs: 0, promotionMs: 118 },
       { ...outage.switches[0]!, regions: Object.fromEntries(Object.entries(outage.switches[0]!.regions).map(([name, region]) => [name, { ...region, failed: 3 }])) },
@@ -286,7 +293,7 @@ describe('renderBenchTable', () => {
     // Assess
     expect(row(table, 'restart')).toHaveLength(11);
     expect(table).toContain('Region outage (failover from the survivor, return, failback)');
-    expect(row(table, 'us-west-2')).toEqual(['us-west-2', 'global-accelerator', '14007', '118', '0', '0', '0', String(3 * Object.keys(outage.switches[1]!.regions).length), '✔ ok']);
+    expect(row(table, 'us-west-2')).toEqual(['us-west-2', 'global-accelerator', '14007', '118', '8192 B / 40 ms', '0', '0', String(3 * Object.keys(outage.switches[1]!.regions).length), '✔ ok']);
   });
 });
 
