@@ -62,3 +62,51 @@ export interface PgBouncerConsole {
   set(key: string, value: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Which setting shows that a RELOAD did not load the whole file, or null: every setting the new file sets must
+ * show the file's value (a secret: present only), and a setting the file does not set is suspect only if it moved
+ * away from both its value before the RELOAD and its default (PgBouncer resets the settings after a bad line to
+ * their defaults and still answers success). Judged against the new file, not the running one: a ConfigMap edit
+ * that never reached this pod, or a console SET, is not a failed load. The live-switch shell script
+ * (lib/core/live-switch-script.ts) applies the same rule in awk inside the pod.
+ *
+ * @example settingNotApplied(before, after, effectiveSettings(newIni)) // 'pool_mode' when it still shows the old mode
+ */
+export function settingNotApplied(
+  before: readonly PgBouncerConfigRow[],
+  after: readonly PgBouncerConfigRow[],
+  expected: ReadonlyArray<{ readonly key: string; readonly value: string | null; readonly secret: boolean }>,
+): string | null {
+  const now = new Map(after.map((row) => [row.key, row]));
+  for (const setting of expected) {
+    const row = now.get(setting.key);
+    if (!row) return setting.key;
+    if (setting.secret) continue;
+    if (!sameSettingValue(row.value, setting.value ?? row.default)) return setting.key;
+  }
+  const set = new Set(expected.map((setting) => setting.key));
+  const old = new Map(before.map((row) => [row.key, row.value]));
+  for (const row of after) {
+    const previous = old.get(row.key);
+    if (set.has(row.key) || previous === undefined) continue;
+    if (!sameSettingValue(row.value, previous) && !sameSettingValue(row.value, row.default)) return row.key;
+  }
+  return null;
+}
+
+/** Equal as PgBouncer reads them: the same text (case-insensitive), or the same number (decimal, 0-octal, 0x-hex, 3600.0). */
+export function sameSettingValue(shown: string, wanted: string): boolean {
+  if (shown.trim().toLowerCase() === wanted.trim().toLowerCase()) return true;
+  const a = settingNumber(shown);
+  const b = settingNumber(wanted);
+  return a !== null && b !== null && a === b;
+}
+
+function settingNumber(text: string): number | null {
+  const value = text.trim().toLowerCase();
+  if (/^0x[0-9a-f]+$/.test(value)) return Number.parseInt(value.slice(2), 16);
+  if (/^0[0-7]+$/.test(value)) return Number.parseInt(value.slice(1), 8);
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  return null;
+}

@@ -160,6 +160,8 @@ export interface DrillInvariant {
   name: string;
   ok: boolean;
   detail: string;
+  /** A target on how fast something happened (reported, and fails the drill), not a safety property: tests never assert it. */
+  timing?: boolean;
 }
 
 export interface BenchResults {

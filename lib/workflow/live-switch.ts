@@ -17,8 +17,8 @@
 import { decide, type Decision } from '../core/decision.ts';
 import { formatEndpoint, sameEndpoint, type Endpoint } from '../core/endpoint.ts';
 import { describeError, TargetFailedError, UpstreamTimeoutError } from '../core/errors.ts';
-import type { PgBouncerConfigRow, PgBouncerConsole, PgBouncerDatabaseRow, PoolMode } from '../core/pgbouncer-console.ts';
-import { changedSettings, type SettingChange } from '../core/pgbouncer-ini.ts';
+import { settingNotApplied, type PgBouncerConfigRow, type PgBouncerConsole, type PgBouncerDatabaseRow, type PoolMode } from '../core/pgbouncer-console.ts';
+import { effectiveSettings } from '../core/pgbouncer-ini.ts';
 
 export interface LiveSwitchInput {
   readonly console: PgBouncerConsole;
@@ -85,7 +85,7 @@ export async function switchWriterLive(input: LiveSwitchInput): Promise<LiveSwit
   const deadline = started + input.timeoutMs;
   const remaining = () => Math.max(0, deadline - performance.now());
   const hold = input.poolMode === 'session' ? 'kill' : 'pause';
-  const changes = changedSettings(input.previousIni, input.newIni);
+  const expected = effectiveSettings(input.newIni);
   const timings = { pauseMs: 0, writeMs: 0, reloadMs: 0, verifyMs: 0, resumeMs: 0, totalMs: 0 };
   let failure: unknown;
   let written = false;
@@ -114,7 +114,7 @@ export async function switchWriterLive(input: LiveSwitchInput): Promise<LiveSwit
         await sleep(VERIFY_POLL_MS);
       }
       configAfter = await withBound(input.console.showConfig(), remaining(), 'SHOW CONFIG');
-      const key = settingNotApplied(configBefore, configAfter, changes);
+      const key = settingNotApplied(configBefore, configAfter, expected);
       if (key !== null) {
         throw new TargetFailedError(`after RELOAD SHOW CONFIG shows ${key} not as pgbouncer.ini says: PgBouncer answered RELOAD but did not load the whole file`);
       }
@@ -179,23 +179,6 @@ export async function switchWriterLive(input: LiveSwitchInput): Promise<LiveSwit
  * (its default when the file dropped it; a secret is not compared), every other setting its value from before
  * RELOAD (PgBouncer resets settings to defaults and stops at a bad value, so a half-loaded file moves them).
  */
-export function settingNotApplied(before: readonly PgBouncerConfigRow[], after: readonly PgBouncerConfigRow[], changes: readonly SettingChange[]): string | null {
-  const old = new Map(before.map((row) => [row.key, row.value]));
-  const now = new Map(after.map((row) => [row.key, row]));
-  // The changed settings first (the report names the one the file changed), then every other one.
-  for (const change of changes) {
-    const row = now.get(change.key);
-    if (!row) return change.key;
-    if (change.secret) continue;
-    if (row.value.toLowerCase() !== (change.value ?? row.default).toLowerCase()) return change.key;
-  }
-  const changed = new Set(changes.map((change) => change.key));
-  for (const row of after) {
-    if (!changed.has(row.key) && old.has(row.key) && old.get(row.key) !== row.value) return row.key;
-  }
-  return null;
-}
-
 /** '' when SHOW DATABASES routes both aliases where expected; else what is wrong, in words. */
 export function routingMismatch(
   rows: readonly PgBouncerDatabaseRow[],

@@ -105,7 +105,6 @@ describe('local global cluster', () => {
     expect(await rowCount(a)).toBe(3);
     expect(await rowCount(b)).toBe(3);
     // The fence left by the first switchover was cleared when region-a became a replica, or the insert above would have failed.
-    for (const step of [...away.steps, ...back.steps]) expect(step.durationMs).toBeGreaterThan(0);
   });
 
   it('a fenced writer refuses new writes', async () => {

@@ -42,8 +42,6 @@ function leftoverProcesses(): string[] {
   return found;
 }
 
-/** Invariants about how fast something happened: reported by the drill, never asserted by a test. */
-const TIMED = [/writes again within/, /serves the new writer within/];
 
 describe('aurora-failover drill --scenario region-outage (real PostgreSQL + PgBouncer)', () => {
   it.each([
@@ -60,7 +58,9 @@ describe('aurora-failover drill --scenario region-outage (real PostgreSQL + PgBo
     // Assess
     expect(run.stderr).not.toMatch(/Error:/);
     const results = JSON.parse(readFileSync(join(out, 'drill.json'), 'utf8')) as DrillResults;
-    expect(results.invariants.filter((invariant) => !invariant.ok && !TIMED.some((timed) => timed.test(invariant.name)))).toEqual([]);
+    // How fast writes resumed is the drill's output (invariants marked `timing`), never asserted here.
+    expect(results.invariants.filter((invariant) => !invariant.ok && !invariant.timing)).toEqual([]);
+    expect(results.invariants.filter((invariant) => invariant.timing)).toHaveLength(2);
     expect(results.outage).toMatchObject({ region: dead, controlPlanesDown: [deadPlane], writeRoutedToOnReturn: survivor });
     expect(results.outage!.atMs).toBeGreaterThan(0);
     // Order, not speed: the region came back with its clients (before anything repointed), its old writer was rebuilt, its PgBouncer repointed.
