@@ -9,7 +9,7 @@
 import { describeIssues } from '../core/validation.ts';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { loadConfigFile } from '../adapters/config-file.ts';
 import { regionConfig, type Config, type RegionConfig } from '../core/config.ts';
 import { InvalidInputError } from '../core/errors.ts';
@@ -49,9 +49,9 @@ const FILE_MODE_ONLY = ['topology', 'pooler-ini', 'traffic', 'reveal-secrets'] a
 const trafficFileSchema = z.array(
   z.strictObject({
     kind: z.enum([TrafficKind.GlobalAccelerator, TrafficKind.Route53]),
-    region: z.string().min(1),
-    resource: z.string().min(1),
-    weight: z.number().int().min(0).max(255),
+    region: z.string().check(z.minLength(1)),
+    resource: z.string().check(z.minLength(1)),
+    weight: z.number().check(z.int(), z.gte(0), z.lte(255)),
   }),
 );
 

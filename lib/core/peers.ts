@@ -9,14 +9,14 @@
  * latest when the lease runs out, even if the switchover that asked never calls back.
  */
 import { createHash } from 'node:crypto';
-// A namespace import lets esbuild drop zod's locales from the Lambda bundles (~360 KB each).
-import * as z from 'zod';
+// A namespace import lets esbuild keep only the zod functions used (lib/core/validation.ts).
+import * as z from 'zod/mini';
 import { decide, type Decision } from './decision.ts';
 import { InvalidInputError } from './errors.ts';
 import type { Config } from './config.ts';
 import type { Topology } from './types.ts';
 import type { RunningExecution } from './run-lock.ts';
-import { parseWithSchema, type FollowSpec } from './workflow-input.ts';
+import { isoTimestamp, nonEmptyString, parseWithSchema, type FollowSpec } from './workflow-input.ts';
 
 export type { FollowSpec };
 
@@ -25,24 +25,24 @@ export const PEER_STEP = 'peer';
 
 /** What the switchover sends to each peer stack's prepare-for-switch function. */
 export const prepareRequestSchema = z.strictObject({
-  globalClusterId: z.string().min(1),
+  globalClusterId: nonEmptyString(),
   /** The member that is to become the writer. */
-  targetDbClusterArn: z.string().min(1),
-  targetRegion: z.string().min(1),
+  targetDbClusterArn: nonEmptyString(),
+  targetRegion: nonEmptyString(),
   /** PAUSE the peer's write aliases until its own reconcile has repointed them (the live strategy). */
   pause: z.boolean(),
   /** The pause and the follow run end (with RESUME) at the latest this long after `requestedAt`. */
-  leaseSeconds: z.number().int().min(1).max(7200),
+  leaseSeconds: z.number().check(z.int(), z.gte(1), z.lte(7200)),
   /** ISO 8601: when the switchover asked. */
-  requestedAt: z.string().refine((value) => Number.isFinite(Date.parse(value)), 'must be an ISO timestamp'),
+  requestedAt: isoTimestamp(),
   /** The asking switchover execution's ARN: the follow run's name derives from it (a retry starts nothing new). */
-  requestedBy: z.string().min(1),
+  requestedBy: nonEmptyString(),
 });
 export type PrepareRequest = z.infer<typeof prepareRequestSchema>;
 
 /** The payload of one prepare-for-switch invocation. */
 export const peerCallSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('probe'), globalClusterId: z.string().min(1) }),
+  z.strictObject({ action: z.literal('probe'), globalClusterId: nonEmptyString() }),
   z.strictObject({ action: z.literal('prepare'), request: prepareRequestSchema }),
   /** The asking switchover failed: resume now unless the writer is moving or moved (then the follow run repoints). */
   z.strictObject({ action: z.literal('release'), request: prepareRequestSchema }),

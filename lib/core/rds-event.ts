@@ -7,7 +7,7 @@
  */
 import { describeIssues } from './validation.ts';
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Config } from './config.ts';
 import { PROGRESS_EVENT_IDS, RdsEventId, TRIGGERING_EVENT_IDS, Trigger } from './constants.ts';
 import { decide, type Decision } from './decision.ts';
@@ -35,14 +35,14 @@ const EVENT_ID = /^RDS-EVENT-\d{4}$/;
 
 /** The `detail` of an RDS DB Cluster Event as AWS documents it; unknown extra keys are tolerated. */
 export const rdsClusterEventDetailSchema = z.object({
-  EventCategories: z.array(z.string()).default([]),
-  SourceType: z.string().optional(),
-  SourceArn: z.string().min(1).optional(),
-  Date: z.string().optional(),
-  Message: z.string().optional(),
+  EventCategories: z._default(z.array(z.string()), []),
+  SourceType: z.optional(z.string()),
+  SourceArn: z.optional(z.string().check(z.minLength(1))),
+  Date: z.optional(z.string()),
+  Message: z.optional(z.string()),
   /** The DB cluster identifier, sometimes prefixed with `rds:`. */
-  SourceIdentifier: z.string().min(1).optional(),
-  EventID: z.string().regex(EVENT_ID, 'must look like RDS-EVENT-0185'),
+  SourceIdentifier: z.optional(z.string().check(z.minLength(1))),
+  EventID: z.string().check(z.regex(EVENT_ID, 'must look like RDS-EVENT-0185')),
 });
 export type RdsClusterEventDetail = z.infer<typeof rdsClusterEventDetailSchema>;
 
@@ -62,10 +62,10 @@ const eventBridgeEnvelopeSchema = z.object({
   resources: z.array(z.string()),
   'detail-type': z.string(),
   detail: z.unknown(),
-  'replay-name': z.string().optional(),
+  'replay-name': z.optional(z.string()),
 });
 
-export const rdsClusterEventSchema = eventBridgeEnvelopeSchema.extend({
+export const rdsClusterEventSchema = z.extend(eventBridgeEnvelopeSchema, {
   source: z.literal(RDS_EVENT_SOURCE),
   'detail-type': z.literal(RDS_CLUSTER_EVENT_DETAIL_TYPE),
   detail: rdsClusterEventDetailSchema,

@@ -1,26 +1,28 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { InvalidInputError } from './errors.ts';
-import { parseWithSchema } from './workflow-input.ts';
+import { nonEmptyString, parseWithSchema } from './workflow-input.ts';
 import type { Config } from './config.ts';
 
 /** The switchover state machine's console input (README: "Planned switchover and failback"). */
 export const switchoverInputSchema = z
   .strictObject({
-    globalClusterId: z.string().min(1),
-    targetRegion: z.string().min(1).optional(),
-    targetDbClusterArn: z.string().min(1).optional(),
-    mode: z.enum(['switchover', 'failover']).default('switchover'),
-    acceptDataLoss: z.boolean().optional(),
-    maxRpoLagMs: z.number().int().min(0).optional(),
-    pausePoolers: z.boolean().default(true),
-    dryRun: z.boolean().default(false),
+    globalClusterId: nonEmptyString(),
+    targetRegion: z.optional(nonEmptyString()),
+    targetDbClusterArn: z.optional(nonEmptyString()),
+    mode: z._default(z.enum(['switchover', 'failover']), 'switchover'),
+    acceptDataLoss: z.optional(z.boolean()),
+    maxRpoLagMs: z.optional(z.number().check(z.int(), z.gte(0))),
+    pausePoolers: z._default(z.boolean(), true),
+    dryRun: z._default(z.boolean(), false),
     /** Switch even when a peer region's stack cannot be asked to prepare (its PgBouncers then follow only by event or schedule). */
-    acceptUnreachablePeers: z.boolean().default(false),
+    acceptUnreachablePeers: z._default(z.boolean(), false),
   })
-  .refine((input) => (input.targetRegion === undefined) !== (input.targetDbClusterArn === undefined), {
-    message: 'give exactly one of targetRegion or targetDbClusterArn',
-    path: ['targetRegion'],
-  });
+  .check(
+    z.refine((input) => (input.targetRegion === undefined) !== (input.targetDbClusterArn === undefined), {
+      message: 'give exactly one of targetRegion or targetDbClusterArn',
+      path: ['targetRegion'],
+    }),
+  );
 
 export type SwitchoverInput = z.infer<typeof switchoverInputSchema>;
 

@@ -8,7 +8,7 @@
  * Only the fields the service reads are checked; everything else the CLI prints is allowed and ignored.
  */
 import { describeIssues } from './validation.ts';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { DBCluster, GlobalCluster } from '@aws-sdk/client-rds';
 import { InvalidInputError } from './errors.ts';
 import { isSafeHost } from './endpoint.ts';
@@ -16,43 +16,43 @@ import type { Topology } from './types.ts';
 import { buildTopology, memberEndpointsFromDbCluster, type EndpointPins, type MemberEndpoints } from './topology.ts';
 
 // A host name only: whatever else a pasted file holds there never reaches a plan (or a log line).
-const hostSchema = z.string().refine(isSafeHost, 'must be a DNS name or an IP literal');
+const hostSchema = z.string().check(z.refine(isSafeHost, 'must be a DNS name or an IP literal'));
 
 const globalClusterSchema = z.looseObject({
   GlobalClusterIdentifier: z.string(),
-  Status: z.string().optional(),
-  Endpoint: hostSchema.optional(),
-  GlobalClusterMembers: z
-    .array(
+  Status: z.optional(z.string()),
+  Endpoint: z.optional(hostSchema),
+  GlobalClusterMembers: z.optional(
+    z.array(
       z.looseObject({
         DBClusterArn: z.string(),
-        IsWriter: z.boolean().optional(),
-        Readers: z.array(z.string()).optional(),
-        GlobalWriteForwardingStatus: z.string().optional(),
-        SynchronizationStatus: z.string().optional(),
+        IsWriter: z.optional(z.boolean()),
+        Readers: z.optional(z.array(z.string())),
+        GlobalWriteForwardingStatus: z.optional(z.string()),
+        SynchronizationStatus: z.optional(z.string()),
       }),
-    )
-    .optional(),
-  FailoverState: z
-    .looseObject({
-      Status: z.string().optional(),
-      FromDbClusterArn: z.string().optional(),
-      ToDbClusterArn: z.string().optional(),
-      IsDataLossAllowed: z.boolean().optional(),
-    })
-    .optional(),
+    ),
+  ),
+  FailoverState: z.optional(
+    z.looseObject({
+      Status: z.optional(z.string()),
+      FromDbClusterArn: z.optional(z.string()),
+      ToDbClusterArn: z.optional(z.string()),
+      IsDataLossAllowed: z.optional(z.boolean()),
+    }),
+  ),
 });
 
 const dbClusterSchema = z.looseObject({
   DBClusterArn: z.string(),
-  Endpoint: hostSchema.optional(),
-  ReaderEndpoint: hostSchema.optional(),
-  Port: z.number().int().optional(),
+  Endpoint: z.optional(hostSchema),
+  ReaderEndpoint: z.optional(hostSchema),
+  Port: z.optional(z.number().check(z.int())),
 });
 
 export const topologySnapshotSchema = z.strictObject({
   describeGlobalClusters: z.looseObject({ GlobalClusters: z.array(globalClusterSchema) }),
-  describeDBClusters: z.array(z.looseObject({ DBClusters: z.array(dbClusterSchema) })).default([]),
+  describeDBClusters: z._default(z.array(z.looseObject({ DBClusters: z.array(dbClusterSchema) })), []),
 });
 
 /**

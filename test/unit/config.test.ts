@@ -177,6 +177,27 @@ describe('an invalid config names the field', () => {
       mutate: (raw) => { firstPooler(raw).reloadStrategyy = 'live'; },
       message: /regions\.us-east-2\.poolers\.0: Unrecognized key: "reloadStrategyy"/,
     },
+    // zod/mini carries no messages of its own: these fail when lib/core/validation.ts stops configuring English.
+    {
+      kind: 'a live-switch timeout below its range',
+      mutate: (raw) => { firstPooler(raw).liveSwitchTimeoutSeconds = 0; },
+      message: /regions\.us-east-2\.poolers\.0\.liveSwitchTimeoutSeconds: Too small: expected number to be >=1$/,
+    },
+    {
+      kind: 'a fractional live-switch timeout',
+      mutate: (raw) => { firstPooler(raw).liveSwitchTimeoutSeconds = 1.5; },
+      message: /liveSwitchTimeoutSeconds: Invalid input: expected int, received number$/,
+    },
+    {
+      kind: 'a number given as a string',
+      mutate: (raw) => { raw.switchover = { pauseBudgetSeconds: '60' }; },
+      message: /switchover\.pauseBudgetSeconds: Invalid input: expected number, received string$/,
+    },
+    {
+      kind: 'a workload kind that is not one',
+      mutate: (raw) => { firstPooler(raw).workload.kind = 'Job'; },
+      message: /workload\.kind: Invalid option: expected one of "Deployment"\|"StatefulSet"$/,
+    },
     {
       kind: 'a cron schedule',
       mutate: (raw) => { raw.reconcile.schedule = 'cron(0/5 * * * ? *)'; },
