@@ -9,6 +9,8 @@
  * hands it the CommonJS module instead (the bundle's banner defines `require`). Measured by
  * `npm run bundle-report` (docs/deploy.md).
  */
+const { basename, extname } = require('node:path');
+
 const NAMESPACE = 'node-http-as-commonjs';
 
 const nodeHttpAsCommonJs = {
@@ -21,4 +23,26 @@ const nodeHttpAsCommonJs = {
   },
 };
 
-module.exports = [nodeHttpAsCommonJs];
+/**
+ * Code splitting, one chunk directory per function. With `splitting: true` a dynamic `import()` becomes a
+ * chunk file loaded only when reached, instead of code every cold start compiles: the SDK's credential
+ * chain imports its SSO, INI, process and web-identity providers (and the STS, SSO and sign-in clients
+ * they use) that way, and a Lambda always finds its credentials in the environment first. Each function is
+ * bundled separately into the same directory, so its chunks go to `functions/<name>.chunks/`:
+ * serverless-esbuild leaves every path that starts with another function's `functions/<other>.` out of a
+ * function's zip, so each zip holds its own chunks and no other function's. test/packaging checks that
+ * every import in every zip resolves inside it.
+ */
+const chunksPerFunction = {
+  name: 'chunks-per-function',
+  setup(build) {
+    const entries = build.initialOptions.entryPoints;
+    if (!Array.isArray(entries) || entries.length !== 1 || typeof entries[0] !== 'string') {
+      throw new Error(`chunks-per-function expects one entry point per build (serverless-esbuild), got ${JSON.stringify(entries)}`);
+    }
+    const name = basename(entries[0], extname(entries[0]));
+    build.initialOptions.chunkNames = `${name}.chunks/[name]-[hash]`;
+  },
+};
+
+module.exports = [nodeHttpAsCommonJs, chunksPerFunction];

@@ -426,6 +426,40 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
     expect(result).toMatchObject({ outcome: 'nothing-to-do', to: 'us-east-2' });
   });
 
+  it('ships in each zip its handler and only its own chunks, each loadable from that zip alone, and node:http as CommonJS', async () => {
+    // Prepare
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+    const esmHttpImport = /\bfrom\s*["'](?:node:)?http["']|\bimport\s*\(?\s*["'](?:node:)?http["']/;
+    let lazyChunks = 0;
+
+    for (const [id, fn] of functions) {
+      const properties = fn.Properties ?? {};
+      const handlerFile = `${String(properties.Handler).replace(/\.[^.]+$/, '')}.mjs`;
+      const chunkDir = `${handlerFile.replace(/\.mjs$/, '')}.chunks/`;
+      const s3Key = String((properties.Code as { S3Key: string }).S3Key);
+      const modules = [...readZipEntries(readFileSync(join(packageDir, basename(s3Key))))].filter(([name]) => name.endsWith('.mjs'));
+      const bundleDir = await unpack(s3Key, `unpacked-every-module-${id}`);
+
+      // Act: a fresh process imports every module of the zip, the handler first.
+      const files = [handlerFile, ...modules.map(([name]) => name).filter((name) => name !== handlerFile)].map((name) => join(bundleDir, name));
+      const output = await runNode(`for (const file of JSON.parse(process.env.FILES)) await import(file); process.stderr.write('IMPORTED ' + JSON.parse(process.env.FILES).length + '\\n');`, {
+        AWS_REGION: 'us-east-2',
+        FILES: JSON.stringify(files),
+      });
+
+      // Assess
+      expect(modules.map(([name]) => name), id).toContain(handlerFile);
+      for (const [name, data] of modules) {
+        expect(name === handlerFile || name.startsWith(chunkDir), `${id}: ${name} is neither ${handlerFile} nor under ${chunkDir}`).toBe(true);
+        expect(data.toString('utf8'), `${id}: ${name} imports node:http as ESM`).not.toMatch(esmHttpImport);
+      }
+      expect(output, id).toContain(`IMPORTED ${modules.length}`);
+      lazyChunks += modules.filter(([name]) => /\/(?:sts|loadSso|sso-oidc)-[A-Z0-9]+\.mjs$/.test(name)).length;
+    }
+    // Splitting is on: the SDK credential providers a Lambda never reaches (SSO, STS) are chunks of their own.
+    expect(lazyChunks).toBeGreaterThan(0);
+  }, PACKAGING_TIMEOUT_MS);
+
   it('gives the intake its own role that may only start the reconcile workflow and write its logs', () => {
     // Prepare
     const intake = template.Resources.OnRdsEventLambdaFunction;

@@ -24,7 +24,7 @@ interface RawExample {
   regions: Record<string, {
     dbClusterArn: string;
     endpoints?: { writer?: { host: string; port: number } };
-    poolers: { name: string; aliases: { write: string; read: string }; podSelector: string; [key: string]: unknown }[];
+    poolers: { name: string; aliases: { write: string; read: string }; podSelector: string; workload: { kind: string }; [key: string]: unknown }[];
     traffic: { route53: { recordName: string } };
     vpc?: { subnetIds: string[]; securityGroupIds: string[] };
   }>;
