@@ -39,7 +39,7 @@ export function observeOnlyWorld(world: World): ObserveOnlyWorld {
   return {
     region: world.region,
     config: world.config,
-    observeTopology: () => world.observeTopology(),
+    observeTopology: (options) => world.observeTopology(options),
     verifyWriter: (writer) => world.verifyWriter(writer),
     poolerTargets: () => poolers,
     trafficAdapters: () => traffic,

@@ -142,10 +142,10 @@ export function createLocalWorld(options: LocalWorldOptions): World {
     config,
     // The same bounds as the Lambdas' ObserveTopology (lib/workflow/member-reads.ts), with no memory of silent
     // regions: each step of a run is a fresh Lambda container in the worst case.
-    observeTopology: async () => {
+    observeTopology: async (observe = {}) => {
       const global = cluster.describe();
       const members = (global.GlobalClusterMembers ?? []).filter((member) => member.DBClusterArn).map((member) => ({ arn: member.DBClusterArn!, isWriter: member.IsWriter === true }));
-      const { endpoints, unreachable } = await readMembersBounded({ region, members, read });
+      const { endpoints, unreachable } = await readMembersBounded({ region, members, read, silentRegions: new Set(observe.silentRegions) });
       return buildTopology(global, endpoints, new Date().toISOString(), undefined, unreachable);
     },
     verifyWriter: (writer) => cluster.verifyWriter(writer.dbClusterArn),

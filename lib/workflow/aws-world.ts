@@ -15,7 +15,7 @@ import { describeError, InvalidConfigError, isUnreachable } from '../core/errors
 import type { PoolerPlan, PoolerTargetAdapter, Topology, TopologyMember, TrafficAdapter } from '../core/types.ts';
 import { readMembersBounded } from './member-reads.ts';
 import { clientClassesOf, type AwsPartName, type AwsParts } from './aws-parts/types.ts';
-import type { PeerPorts, World, WriterCheck } from './world.ts';
+import type { ObserveTopologyOptions, PeerPorts, World, WriterCheck } from './world.ts';
 
 export interface AwsWorldOptions {
   readonly config: Config;
@@ -84,7 +84,8 @@ export function createAwsWorld(options: AwsWorldOptions): World {
 
   // Regions that did not answer this container's last member read: not waited for again (CheckSwitch polls).
   const silentRegions = new Set<string>();
-  const observeTopology = async (): Promise<Topology> => {
+  const observeTopology = async (options: ObserveTopologyOptions = {}): Promise<Topology> => {
+    for (const silent of options.silentRegions ?? []) silentRegions.add(silent);
     const globalCluster = await rds().describeGlobalCluster(clients, region, config.globalClusterId);
     const members = (globalCluster.GlobalClusterMembers ?? []).filter((member) => member.DBClusterArn).map((member) => ({ arn: member.DBClusterArn!, isWriter: member.IsWriter === true }));
     // This region's member is awaited; a remote writer's and other members are bounded (lib/workflow/member-reads.ts):

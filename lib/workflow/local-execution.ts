@@ -123,7 +123,8 @@ interface AnyState {
   readonly Branches?: ReadonlyArray<{ readonly States: Record<string, AnyState> }>;
 }
 
-function* allStates(definition: { readonly States: Record<string, AnyState> } | StateMachineDefinition): Generator<[string, AnyState]> {
+/** Every state of a definition by name, those inside Map and Parallel states included (names are unique across a definition). */
+export function* allStates(definition: { readonly States: Record<string, AnyState> } | StateMachineDefinition): Generator<[string, AnyState]> {
   for (const [name, state] of Object.entries((definition as { States: Record<string, AnyState> }).States)) {
     yield [name, state];
     const nested = state.ItemProcessor ?? state.Iterator;

@@ -14,6 +14,7 @@ import type { World } from './world.ts';
 import { readTraffic, type TrafficReading } from './traffic-read.ts';
 import { decidePeers, type PeerProbe } from '../core/peers.ts';
 import { probePeers } from './coordination.ts';
+import { PREFETCH_BUDGET_MS, PREFETCH_STEP, silentRegionsOf, usablePrefetch, type PreflightPrefetch } from '../core/preflight-prefetch.ts';
 
 const STEP = 'switchover';
 /** After the RDS call, how long a topology without FailoverState may still show the old writer. */
@@ -22,6 +23,12 @@ const START_GRACE_MS = 60_000;
 type WriterRegionReachability = Awaited<ReturnType<World['switchover']['probeRegion']>>;
 
 export interface PreflightStepInput {
+  readonly input: unknown;
+  /** PrefetchPreflight's early reads (or `{ skipped }`), from the state machine; used only when fresh and well-formed. */
+  readonly prefetch?: unknown;
+}
+
+export interface PrefetchStepInput {
   readonly input: unknown;
 }
 
@@ -36,16 +43,59 @@ export interface PreflightStepResult extends PreflightResult {
   readonly decision: Decision;
 }
 
+/**
+ * PrefetchPreflight: the reads that can meet a dead region and need no run lock, taken while the switchover
+ * waits for concurrent runs to appear (lib/core/preflight-prefetch.ts). Read-only, bounded by
+ * PREFETCH_BUDGET_MS: what has not answered by then, or failed with anything but "no answer", is left out
+ * and Preflight reads it itself. Invalid input throws (the state machine then skips the prefetch and
+ * Preflight refuses the input with the same error).
+ */
+export async function prefetchStep(world: World, raw: PrefetchStepInput): Promise<PreflightPrefetch> {
+  const { input, target } = parseSwitchoverInput(raw.input, world.config);
+  const startedAt = new Date(world.now()).toISOString();
+  const probedRegions = input.mode === 'failover' ? otherRegions(world, target) : [];
+  const budget = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), PREFETCH_BUDGET_MS).unref());
+  const inTime = <T>(read: Promise<T>): Promise<T | undefined> =>
+    Promise.race([read.catch(() => undefined), budget]).then((value) => (value === 'late' ? undefined : value));
+
+  const [probes, peers, traffic] = await Promise.all([
+    Promise.all(probedRegions.map(async (region) => {
+      const probe = await inTime(world.switchover.probeRegion(region));
+      return probe ? { region, ...probe } : undefined;
+    })),
+    inTime(probePeers(world)),
+    inTime(readTraffic(world)),
+  ]);
+  const regionProbes = probes.filter((probe) => probe !== undefined);
+  const late = probedRegions.filter((region) => !regionProbes.some((probe) => probe.region === region));
+  const carriedTraffic =
+    traffic && traffic.failed.length === 0
+      ? { read: traffic.read, states: [...traffic.states], degraded: traffic.degraded.map(({ kind, reason }) => ({ kind, reason })), failed: [], decisions: [...traffic.decisions] }
+      : undefined;
+  const left = [...late.map((region) => `the RDS probe of ${region}`), ...(peers ? [] : world.peers ? ['the peer probes'] : []), ...(carriedTraffic ? [] : ['the traffic weights'])];
+  return {
+    startedAt,
+    regionProbes,
+    ...(peers ? { peers } : {}),
+    ...(carriedTraffic ? { traffic: carriedTraffic } : {}),
+    decision: decide(PREFETCH_STEP, 'read', left.length ? `read early; left to Preflight (not answered in ${PREFETCH_BUDGET_MS / 1000} s, or failed): ${left.join(', ')}` : 'every early read answered'),
+  };
+}
+
 export async function preflightStep(world: World, raw: PreflightStepInput): Promise<PreflightStepResult> {
   const { input, target } = parseSwitchoverInput(raw.input, world.config);
   const failover = input.mode === 'failover';
+  const early = usablePrefetch(raw.prefetch, world.now());
+  const prefetch = early.prefetch;
   // Everything that does not depend on the topology starts with its read, not after it: a dead region's calls
   // end only when the SDK gives up (AWS_DEAD_REGION_CALL_MS), and those waits overlap instead of adding up.
   // In failover mode every other configured region is probed, because which one holds the writer is known
-  // only from the topology; the writer's region's probe is the one used.
-  const probes = new Map<string, Promise<WriterRegionReachability>>(
-    failover ? Object.keys(world.config.regions).filter((region) => region !== target.region).map((region) => [region, world.switchover.probeRegion(region)]) : [],
-  );
+  // only from the topology; the writer's region's probe is the one used. A fresh early read replaces a probe.
+  const probeOf = (region: string): Promise<WriterRegionReachability> => {
+    const early = prefetch?.regionProbes.find((probe) => probe.region === region);
+    return early ? Promise.resolve({ reachable: early.reachable, reason: `${early.reason} (read early)` }) : world.switchover.probeRegion(region);
+  };
+  const probes = new Map<string, Promise<WriterRegionReachability>>(failover ? otherRegions(world, target).map((region) => [region, probeOf(region)]) : []);
   const rpoLagRead = failover
     ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => {
         // Throttling is retried (Preflight's Retry), never taken for "the lag cannot be read".
@@ -53,24 +103,26 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
         return { available: false, reason: describeError(error) };
       })
     : Promise.resolve(undefined);
-  const trafficRead = readTraffic(world);
+  const trafficRead = prefetch?.traffic ? Promise.resolve(prefetch.traffic) : readTraffic(world);
   const poolersRead = probePoolers(world);
-  const peersRead = probePeers(world);
+  const peersRead = prefetch?.peers ? Promise.resolve(prefetch.peers) : probePeers(world);
   for (const pending of [...probes.values(), rpoLagRead, trafficRead, poolersRead, peersRead]) pending.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
 
-  const topology = await world.observeTopology();
+  // A region whose RDS API did not answer the early probe is not waited for in the topology read either.
+  const topology = await world.observeTopology({ silentRegions: silentRegionsOf(prefetch) });
   const stability = assessStability(topology);
   const currentWriter = topology.members.find((member) => member.isWriter);
 
   const [rpoLag, writerRegionReachable, poolers, traffic, peers] = await Promise.all([
     rpoLagRead,
-    failover && currentWriter ? (probes.get(currentWriter.region) ?? world.switchover.probeRegion(currentWriter.region)) : undefined,
+    failover && currentWriter ? (probes.get(currentWriter.region) ?? probeOf(currentWriter.region)) : undefined,
     poolersRead,
     trafficRead.then((reading) => checkTrafficAfterSwitch(world, topology, target, input.mode, reading)),
     peersRead,
   ]);
 
-  const result = withPeers(runPreflight({ input, target, topology, stability, rpoLag, writerRegionReachable, poolers, traffic }), peers, input.acceptUnreachablePeers);
+  const checked = withPeers(runPreflight({ input, target, topology, stability, rpoLag, writerRegionReachable, poolers, traffic }), peers, input.acceptUnreachablePeers);
+  const result = { ...checked, checks: [early.decision, ...checked.checks] };
   const verb = result.verdict === 'proceed' && input.dryRun ? 'dry-run' : result.verdict;
   const reason = input.dryRun && result.verdict === 'proceed' ? `dry run: ${result.reason}; nothing was changed` : result.reason;
   return {
@@ -83,6 +135,11 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
     ...(peers ? { peers } : {}),
     decision: decide(`${STEP}:preflight`, verb, reason),
   };
+}
+
+/** Every configured region but the target's: in failover mode, one of them holds the writer. */
+function otherRegions(world: World, target: SwitchoverTarget): string[] {
+  return Object.keys(world.config.regions).filter((region) => region !== target.region);
 }
 
 /** A switch that would proceed is refused when a peer stack is unreachable and the operator did not accept that. */

@@ -11,6 +11,10 @@ import type { SwitchoverTarget } from '../core/switchover-input.ts';
 import type { RunningExecution } from '../core/run-lock.ts';
 import type { PeerProbe, PrepareRequest } from '../core/peers.ts';
 
+export interface ObserveTopologyOptions {
+  readonly silentRegions?: readonly string[];
+}
+
 export interface WriterCheck {
   readonly ok: boolean;
   readonly reason: string;
@@ -87,7 +91,12 @@ export interface World {
   /** The region this stack (or drill process) acts for. */
   readonly region: string;
   readonly config: Config;
-  observeTopology(): Promise<Topology>;
+  /**
+   * The global cluster and its members' endpoints, each member read in its own region under the bounds of
+   * lib/workflow/member-reads.ts. `silentRegions`: regions known not to answer right now (an early probe),
+   * whose members are not waited for.
+   */
+  observeTopology(options?: ObserveTopologyOptions): Promise<Topology>;
   /** Asks the writer itself (its cluster status / pg_is_in_recovery) that it really takes writes. */
   verifyWriter(writer: TopologyMember): Promise<WriterCheck>;
   /** This region's pooler targets. */

@@ -344,7 +344,9 @@ describe('the failover data-loss guard (maxRpoLagMs) and the probe of the old pr
     // Prepare: us-west-2 is up; its first DescribeGlobalClusters is throttled; no lag datapoint
     harness = writerInUsw2();
     harness.rpoLagMs = undefined;
-    harness.globalClusterFaults['us-west-2'] = [sdkError('ThrottlingException', { status: 400, message: 'Rate exceeded' })];
+    // Throttled twice: the early probe (PrefetchPreflight leaves it out) and Preflight's own first probe.
+    const throttled = () => sdkError('ThrottlingException', { status: 400, message: 'Rate exceeded' });
+    harness.globalClusterFaults['us-west-2'] = [throttled(), throttled()];
 
     // Act
     const result = await runSwitchover(harness, failover);
@@ -354,8 +356,8 @@ describe('the failover data-loss guard (maxRpoLagMs) and the probe of the old pr
     expect(result.error).toBe('PreflightRefusedError');
     expect(result.cause).toContain('AuroraGlobalDBRPOLag is unavailable');
     expect(result.cause).toContain('while the old primary region is reachable');
-    // the probe was asked twice in us-west-2: the throttled call, then Preflight's retry
-    expect((await regionsOf(harness.rds.commandCalls(DescribeGlobalClustersCommand))).filter((region) => region === 'us-west-2')).toHaveLength(2);
+    // the probe was asked three times in us-west-2: early (throttled), by Preflight (throttled), by Preflight's retry
+    expect((await regionsOf(harness.rds.commandCalls(DescribeGlobalClustersCommand))).filter((region) => region === 'us-west-2')).toHaveLength(3);
     expect(harness.globalClusterFaults['us-west-2']).toEqual([]);
     expect(harness.rds).not.toHaveReceivedCommand(FailoverGlobalClusterCommand);
   });
@@ -364,7 +366,9 @@ describe('the failover data-loss guard (maxRpoLagMs) and the probe of the old pr
     // Prepare
     harness = writerInUsw2();
     harness.rpoLagMs = undefined;
-    harness.globalClusterFaults['us-west-2'] = [sdkError('AccessDenied', { status: 403, message: 'not authorized to perform rds:DescribeGlobalClusters' })];
+    // Refused every time (the early probe leaves a refusal out; Preflight's own probe must fail the run).
+    const denied = () => sdkError('AccessDenied', { status: 403, message: 'not authorized to perform rds:DescribeGlobalClusters' });
+    harness.globalClusterFaults['us-west-2'] = [denied(), denied()];
 
     // Act
     const result = await runSwitchover(harness, failover);

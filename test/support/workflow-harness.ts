@@ -23,7 +23,7 @@ import { parseConfig, type Config } from '../../lib/core/config.ts';
 import type { MetricDatum } from '../../lib/core/metrics.ts';
 import { createAwsWorld } from '../../lib/workflow/aws-world.ts';
 import { allAwsParts } from '../../lib/workflow/aws-parts/all.ts';
-import { loadDefinition, localTasksFor, runLocally, type LocalExecutionResult, type LocalTaskHandler } from '../../lib/workflow/local-execution.ts';
+import { allStates, loadDefinition, localTasksFor, runLocally, type LocalExecutionResult, type LocalTaskHandler } from '../../lib/workflow/local-execution.ts';
 import type { PeerPorts, World } from '../../lib/workflow/world.ts';
 import {
   describeDbClustersResponse,
@@ -168,8 +168,9 @@ export class WorkflowHarness {
     const name = `${file}-${Math.random().toString(36).slice(2, 10)}`;
     const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const startTime = new Date().toISOString();
-    const waits = Object.fromEntries(Object.entries(definition.States).filter(([, state]) => state.Type === 'Wait').map(([stateName]) => [stateName, 1]));
-    const retries = Object.fromEntries(Object.keys(definition.States).map((stateName) => [stateName, 1]));
+    const states = [...allStates(definition)];
+    const waits = Object.fromEntries(states.filter(([, state]) => state.Type === 'Wait').map(([stateName]) => [stateName, 1]));
+    const retries = Object.fromEntries(states.map(([stateName]) => [stateName, 1]));
     retries.ApplyPooler = 1;
     const listed: ExecutionListItem = { executionArn, stateMachineArn, name, status: 'RUNNING', startDate: new Date(startTime) };
     if (this.trackRunning) this.running.push(listed);

@@ -1,0 +1,116 @@
+/**
+ * Preflight's slow reads, taken early (docs/outage.md, "Where the time goes"). A switchover waits 5 s
+ * (LetConcurrentRunsAppear) before its run lock decides; a region that is down answers no call until the SDK
+ * gives up (AWS_DEAD_REGION_CALL_MS, 6 s). So the reads that can meet a dead region and do not depend on the
+ * lock run alongside that wait (statemachines/switchover.asl.json, PrefetchPreflight): the RDS probe of every
+ * other region (failover), the peer stacks' probes and the traffic weights. Preflight, after the lock,
+ * uses them when they are fresh and reads the topology, the pooler targets and the RPO lag itself.
+ *
+ * What the lock protects (no other run moves the writer or rewrites the poolers meanwhile) is read after the
+ * lock as before. The prefetched reads are facts about the world that no run changes: whether a region's
+ * API answers, whether a peer stack answers, the traffic weights (which Preflight only checks a plan
+ * against; ShiftTraffic reads them again before changing anything). Each is at most PREFETCH_MAX_AGE_MS old
+ * when used, else Preflight reads it again. Pure: no I/O.
+ */
+import * as z from 'zod/mini';
+import { decide, type Decision } from './decision.ts';
+import { TrafficKind } from './types.ts';
+import { describeIssues } from './validation.ts';
+
+/** Step name of the prefetch decisions. */
+export const PREFETCH_STEP = 'prefetch';
+
+/**
+ * How long the prefetch itself may take: one dead-region call (6 s) and some slack. A read still running
+ * then is left out (Preflight reads it), so the early reads never hold the switchover longer than this.
+ */
+export const PREFETCH_BUDGET_MS = 8_000;
+
+/**
+ * How old (from the prefetch's start) the early reads may be when Preflight uses them: the 5 s wait, the
+ * prefetch's own budget, the run lock, a Preflight retry, with room to spare. Older (the run waited for
+ * another run's lock): Preflight reads everything itself.
+ */
+export const PREFETCH_MAX_AGE_MS = 30_000;
+
+const probeSchema = z.strictObject({ region: z.string().check(z.minLength(1)), reachable: z.boolean(), reason: z.string() });
+const decisionSchema = z.strictObject({ step: z.string(), decision: z.string(), reason: z.string() });
+const trafficKindSchema = z.enum([TrafficKind.GlobalAccelerator, TrafficKind.Route53]);
+
+/** The early reads, as PrefetchPreflight returns them and the state machine hands them to Preflight. */
+export const preflightPrefetchSchema = z.strictObject({
+  /** ISO 8601: when the reads started (their age counts from here). */
+  startedAt: z.string().check(z.refine((value) => Number.isFinite(Date.parse(value)), 'must be an ISO timestamp')),
+  /** The RDS API probe of each region read in time (failover mode: every region but the target's). */
+  regionProbes: z.array(probeSchema),
+  /** The peer stacks' probes, when every one answered in time (absent: Preflight probes them). */
+  peers: z.optional(z.array(probeSchema)),
+  /**
+   * The traffic weights, when read in time and without an error other than "unreachable" (absent:
+   * Preflight reads them). Errors are not carried across: ShiftTraffic must see them itself.
+   */
+  traffic: z.optional(
+    z.strictObject({
+      read: z.boolean(),
+      states: z.array(
+        z.strictObject({
+          kind: trafficKindSchema,
+          region: z.string(),
+          resource: z.string(),
+          weight: z.number(),
+          withoutHealthCheck: z.optional(z.literal(true)),
+        }),
+      ),
+      degraded: z.array(z.strictObject({ kind: trafficKindSchema, reason: z.string() })),
+      failed: z.array(z.never()),
+      decisions: z.array(decisionSchema),
+    }),
+  ),
+  decision: decisionSchema,
+});
+export type PreflightPrefetch = z.infer<typeof preflightPrefetchSchema>;
+
+/** What the state machine passes when PrefetchPreflight failed (PrefetchSkipped): the error's name. */
+const skippedSchema = z.strictObject({ skipped: z.string() });
+
+export interface PrefetchUse {
+  /** The early reads Preflight may use; undefined when it reads everything itself. */
+  readonly prefetch?: PreflightPrefetch;
+  readonly decision: Decision;
+}
+
+/**
+ * Whether Preflight may use the early reads it was handed, and why (a decision in its checks either way).
+ *
+ * @example
+ * usablePrefetch(undefined, Date.now()).decision.decision // 'none'
+ * usablePrefetch({ skipped: 'States.Timeout' }, Date.now()).decision.decision // 'skipped'
+ */
+export function usablePrefetch(raw: unknown, nowMs: number): PrefetchUse {
+  if (raw === undefined || raw === null) return { decision: decide(PREFETCH_STEP, 'none', 'no early reads were taken: every read is taken now') };
+  const skipped = skippedSchema.safeParse(raw);
+  if (skipped.success) return { decision: decide(PREFETCH_STEP, 'skipped', `the early reads failed (${skipped.data.skipped}): every read is taken now`) };
+  const parsed = preflightPrefetchSchema.safeParse(raw);
+  if (!parsed.success) return { decision: decide(PREFETCH_STEP, 'ignored', `the early reads are malformed (${describeIssues(parsed.error).join('; ')}): every read is taken now`) };
+  const ageMs = nowMs - Date.parse(parsed.data.startedAt);
+  if (ageMs < 0 || ageMs > PREFETCH_MAX_AGE_MS) {
+    return { decision: decide(PREFETCH_STEP, 'stale', `the early reads started ${Math.round(ageMs / 1000)} s ago, outside 0-${PREFETCH_MAX_AGE_MS / 1000} s: every read is taken now`) };
+  }
+  const used = [
+    parsed.data.regionProbes.length > 0 ? `RDS probes of ${parsed.data.regionProbes.map((probe) => `${probe.region} (${probe.reachable ? 'answered' : 'no answer'})`).join(', ')}` : undefined,
+    parsed.data.peers ? `${parsed.data.peers.length} peer probe(s)` : undefined,
+    parsed.data.traffic ? 'traffic weights' : undefined,
+  ].filter((part) => part !== undefined);
+  return {
+    prefetch: parsed.data,
+    decision: decide(PREFETCH_STEP, 'used', `${used.length ? used.join(', ') : 'nothing'} read ${Math.round(ageMs / 100) / 10} s ago, during LetConcurrentRunsAppear; the topology, pooler targets and RPO lag are read now`),
+  };
+}
+
+/**
+ * The regions whose RDS API did not answer the early probe: Preflight's topology read does not wait for
+ * their members (a member not read in time is recorded unanswered, as after any bounded read).
+ */
+export function silentRegionsOf(prefetch: PreflightPrefetch | undefined): string[] {
+  return (prefetch?.regionProbes ?? []).filter((probe) => !probe.reachable).map((probe) => probe.region);
+}
