@@ -17,7 +17,10 @@ import { decide, type Decision } from './decision.ts';
 import { TrafficKind } from './types.ts';
 import { describeIssues } from './validation.ts';
 
-/** Step name of the prefetch decisions. */
+/**
+ * Step name of the early reads' decisions: theirs (`read`) and Preflight's on them (`used`, `none`, `skipped`,
+ * `stale`, `ignored`). Not a `preflight:<check>`: it never passes or refuses anything.
+ */
 export const PREFETCH_STEP = 'prefetch';
 
 /**

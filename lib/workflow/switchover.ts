@@ -54,7 +54,8 @@ export async function prefetchStep(world: World, raw: PrefetchStepInput): Promis
   const { input, target } = parseSwitchoverInput(raw.input, world.config);
   const startedAt = new Date(world.now()).toISOString();
   const probedRegions = input.mode === 'failover' ? otherRegions(world, target) : [];
-  const budget = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), PREFETCH_BUDGET_MS).unref());
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), PREFETCH_BUDGET_MS)));
   const inTime = <T>(read: Promise<T>): Promise<T | undefined> =>
     Promise.race([read.catch(() => undefined), budget]).then((value) => (value === 'late' ? undefined : value));
 
@@ -65,7 +66,7 @@ export async function prefetchStep(world: World, raw: PrefetchStepInput): Promis
     })),
     inTime(probePeers(world)),
     inTime(readTraffic(world)),
-  ]);
+  ]).finally(() => clearTimeout(timer));
   const regionProbes = probes.filter((probe) => probe !== undefined);
   const late = probedRegions.filter((region) => !regionProbes.some((probe) => probe.region === region));
   const carriedTraffic =
@@ -92,8 +93,8 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
   // In failover mode every other configured region is probed, because which one holds the writer is known
   // only from the topology; the writer's region's probe is the one used. A fresh early read replaces a probe.
   const probeOf = (region: string): Promise<WriterRegionReachability> => {
-    const early = prefetch?.regionProbes.find((probe) => probe.region === region);
-    return early ? Promise.resolve({ reachable: early.reachable, reason: `${early.reason} (read early)` }) : world.switchover.probeRegion(region);
+    const earlyProbe = prefetch?.regionProbes.find((probe) => probe.region === region);
+    return earlyProbe ? Promise.resolve({ reachable: earlyProbe.reachable, reason: `${earlyProbe.reason} (read early)` }) : world.switchover.probeRegion(region);
   };
   const probes = new Map<string, Promise<WriterRegionReachability>>(failover ? otherRegions(world, target).map((region) => [region, probeOf(region)]) : []);
   const rpoLagRead = failover

@@ -338,6 +338,9 @@ describe('the failover data-loss guard (maxRpoLagMs) and the probe of the old pr
     expect((result.output as SwitchoverSummary).decisions).toContainEqual(
       expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: expect.stringMatching(/AuroraGlobalDBRPOLag is unavailable .* and the old primary region is unreachable \(.*ServiceUnavailableError.*ETIMEDOUT/) }),
     );
+    // The dead region was probed once, during LetConcurrentRunsAppear; Preflight used that early probe.
+    expect((result.output as SwitchoverSummary).decisions).toContainEqual(expect.objectContaining({ step: 'prefetch', decision: 'used', reason: expect.stringContaining('RDS probes of us-west-2 (no answer)') }));
+    expect((await regionsOf(harness.rds.commandCalls(DescribeGlobalClustersCommand))).filter((region) => region === 'us-west-2')).toHaveLength(1);
   });
 
   it('a throttled probe is not an outage: Preflight is retried, the region answers, and an unknown lag is refused', async () => {
