@@ -30,12 +30,14 @@ export const PREFETCH_STEP = 'prefetch';
 export const PREFETCH_BUDGET_MS = 8_000;
 
 /**
- * How old (from the prefetch's start) the early reads may be when Preflight uses them: the 5 s wait, the
- * prefetch's own budget, the run lock, a Preflight retry, with room to spare. Older (the run waited for
- * another run's lock): Preflight reads everything itself.
+ * How old (from the prefetch's start) the early reads may be when Preflight uses them. They are taken during
+ * the 5 s wait and end within PREFETCH_BUDGET_MS; the first lock check and a Preflight retry fit in the rest.
+ * A run that waited for another run's lock (WaitForRunLock, 15 s) is past it at its Preflight, so it reads
+ * everything itself (test/unit/preflight-prefetch.test.ts pins these numbers to the state machine).
  */
-export const PREFETCH_MAX_AGE_MS = 30_000;
+export const PREFETCH_MAX_AGE_MS = 15_000;
 
+const oneEachRegion = (probes: readonly { readonly region: string }[]) => new Set(probes.map((probe) => probe.region)).size === probes.length;
 const probeSchema = z.strictObject({ region: z.string().check(z.minLength(1)), reachable: z.boolean(), reason: z.string() });
 const decisionSchema = z.strictObject({ step: z.string(), decision: z.string(), reason: z.string() });
 const trafficKindSchema = z.enum([TrafficKind.GlobalAccelerator, TrafficKind.Route53]);
@@ -43,11 +45,11 @@ const trafficKindSchema = z.enum([TrafficKind.GlobalAccelerator, TrafficKind.Rou
 /** The early reads, as PrefetchPreflight returns them and the state machine hands them to Preflight. */
 export const preflightPrefetchSchema = z.strictObject({
   /** ISO 8601: when the reads started (their age counts from here). */
-  startedAt: z.string().check(z.refine((value) => Number.isFinite(Date.parse(value)), 'must be an ISO timestamp')),
+  startedAt: z.iso.datetime(),
   /** The RDS API probe of each region read in time (failover mode: every region but the target's). */
-  regionProbes: z.array(probeSchema),
+  regionProbes: z.array(probeSchema).check(z.refine(oneEachRegion, 'names a region twice')),
   /** The peer stacks' probes, when every one answered in time (absent: Preflight probes them). */
-  peers: z.optional(z.array(probeSchema)),
+  peers: z.optional(z.array(probeSchema).check(z.refine(oneEachRegion, 'names a region twice'))),
   /**
    * The traffic weights, when read in time and without an error other than "unreachable" (absent:
    * Preflight reads them). Errors are not carried across: ShiftTraffic must see them itself.
@@ -106,7 +108,11 @@ export function usablePrefetch(raw: unknown, nowMs: number): PrefetchUse {
   ].filter((part) => part !== undefined);
   return {
     prefetch: parsed.data,
-    decision: decide(PREFETCH_STEP, 'used', `${used.length ? used.join(', ') : 'nothing'} read ${Math.round(ageMs / 100) / 10} s ago, during LetConcurrentRunsAppear; the topology, pooler targets and RPO lag are read now`),
+    decision: decide(
+      PREFETCH_STEP,
+      'used',
+      `${used.length ? used.join(', ') : 'nothing'} read ${Math.round(ageMs / 100) / 10} s ago, during LetConcurrentRunsAppear (${parsed.data.decision.reason}); an early "no answer" is asked again; the topology, pooler targets and RPO lag are read now`,
+    ),
   };
 }
 
@@ -114,6 +120,7 @@ export function usablePrefetch(raw: unknown, nowMs: number): PrefetchUse {
  * The regions whose RDS API did not answer the early probe: Preflight's topology read does not wait for
  * their members (a member not read in time is recorded unanswered, as after any bounded read).
  */
-export function silentRegionsOf(prefetch: PreflightPrefetch | undefined): string[] {
-  return (prefetch?.regionProbes ?? []).filter((probe) => !probe.reachable).map((probe) => probe.region);
+export function silentRegionsOf(prefetch: PreflightPrefetch | undefined, targetRegion: string): string[] {
+  // Never the target's own region: Preflight must see the member it is about to promote.
+  return (prefetch?.regionProbes ?? []).filter((probe) => !probe.reachable && probe.region !== targetRegion).map((probe) => probe.region);
 }

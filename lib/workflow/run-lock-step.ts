@@ -33,7 +33,8 @@ export interface RunLockStepResult {
   readonly holderExecutionArn: string;
 }
 
-const LOCK_POLL_SECONDS = 15;
+/** How long a run waits between two looks at the run lock (WaitForRunLock). */
+export const LOCK_POLL_SECONDS = 15;
 
 interface LockRequest {
   readonly trigger: Trigger;

@@ -15,12 +15,11 @@ import { readTraffic, type TrafficReading } from './traffic-read.ts';
 import { decidePeers, type PeerProbe } from '../core/peers.ts';
 import { probePeers } from './coordination.ts';
 import { PREFETCH_BUDGET_MS, PREFETCH_STEP, silentRegionsOf, usablePrefetch, type PreflightPrefetch } from '../core/preflight-prefetch.ts';
+import { CONFIRM_WITHIN_MS, EarlyReads } from './early-reads.ts';
 
 const STEP = 'switchover';
 /** After the RDS call, how long a topology without FailoverState may still show the old writer. */
 const START_GRACE_MS = 60_000;
-
-type WriterRegionReachability = Awaited<ReturnType<World['switchover']['probeRegion']>>;
 
 export interface PreflightStepInput {
   readonly input: unknown;
@@ -88,54 +87,62 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
   const failover = input.mode === 'failover';
   const early = usablePrefetch(raw.prefetch, world.now());
   const prefetch = early.prefetch;
-  // Everything that does not depend on the topology starts with its read, not after it: a dead region's calls
-  // end only when the SDK gives up (AWS_DEAD_REGION_CALL_MS), and those waits overlap instead of adding up.
-  // In failover mode every other configured region is probed, because which one holds the writer is known
-  // only from the topology; the writer's region's probe is the one used. A fresh early read replaces a probe.
-  const probeOf = (region: string): Promise<WriterRegionReachability> => {
-    const earlyProbe = prefetch?.regionProbes.find((probe) => probe.region === region);
-    return earlyProbe ? Promise.resolve({ reachable: earlyProbe.reachable, reason: `${earlyProbe.reason} (read early)` }) : world.switchover.probeRegion(region);
-  };
-  const probes = new Map<string, Promise<WriterRegionReachability>>(failover ? otherRegions(world, target).map((region) => [region, probeOf(region)]) : []);
-  const rpoLagRead = failover
-    ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => {
-        // Throttling is retried (Preflight's Retry), never taken for "the lag cannot be read".
-        if (error instanceof ThrottledError) throw error;
-        return { available: false, reason: describeError(error) };
-      })
-    : Promise.resolve(undefined);
-  const trafficRead = prefetch?.traffic ? Promise.resolve(prefetch.traffic) : readTraffic(world);
-  const poolersRead = probePoolers(world);
-  const peersRead = prefetch?.peers ? Promise.resolve(prefetch.peers) : probePeers(world);
-  for (const pending of [...probes.values(), rpoLagRead, trafficRead, poolersRead, peersRead]) pending.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+  let confirmTimer: NodeJS.Timeout | undefined;
+  const confirmDeadline = new Promise<void>((resolve) => (confirmTimer = setTimeout(resolve, CONFIRM_WITHIN_MS)));
+  let topologyDone: () => void = () => undefined;
+  const topologyRead = new Promise<void>((resolve) => (topologyDone = resolve));
+  try {
+    // Everything that does not depend on the topology starts with its read, not after it: a dead region's calls
+    // end only when the SDK gives up (AWS_DEAD_REGION_CALL_MS), and those waits overlap instead of adding up.
+    // In failover mode every other configured region is probed, because which one holds the writer is known
+    // only from the topology; the writer's region's probe is the one used. Early reads: lib/workflow/early-reads.ts.
+    const reads = new EarlyReads(world, prefetch, failover ? otherRegions(world, target) : [], { confirmDeadline, topologyRead });
+    const rpoLagRead = failover
+      ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => {
+          // Throttling is retried (Preflight's Retry), never taken for "the lag cannot be read".
+          if (error instanceof ThrottledError) throw error;
+          return { available: false, reason: describeError(error) };
+        })
+      : Promise.resolve(undefined);
+    const trafficRead = prefetch?.traffic ? Promise.resolve(prefetch.traffic) : readTraffic(world);
+    const poolersRead = probePoolers(world);
+    const peersRead = reads.peerProbes(() => probePeers(world));
+    for (const pending of [...reads.pending(), rpoLagRead, trafficRead, poolersRead, peersRead]) pending.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
 
-  // A region whose RDS API did not answer the early probe is not waited for in the topology read either.
-  const topology = await world.observeTopology({ silentRegions: silentRegionsOf(prefetch) });
-  const stability = assessStability(topology);
-  const currentWriter = topology.members.find((member) => member.isWriter);
+    // A region whose RDS API did not answer the early probe is not waited for in the topology read either.
+    const topology = await world.observeTopology({ silentRegions: silentRegionsOf(prefetch, target.region) });
+    topologyDone();
+    const stability = assessStability(topology);
+    const currentWriter = topology.members.find((member) => member.isWriter);
 
-  const [rpoLag, writerRegionReachable, poolers, traffic, peers] = await Promise.all([
-    rpoLagRead,
-    failover && currentWriter ? (probes.get(currentWriter.region) ?? probeOf(currentWriter.region)) : undefined,
-    poolersRead,
-    trafficRead.then((reading) => checkTrafficAfterSwitch(world, topology, target, input.mode, reading)),
-    peersRead,
-  ]);
+    const rpoLag = await rpoLagRead;
+    // The old primary's reachability decides only a failover with maxRpoLagMs whose lag could not be read.
+    const verdictDepends = input.maxRpoLagMs !== undefined && !(rpoLag?.available && rpoLag.lagMs !== undefined);
+    const [writerRegionReachable, poolers, traffic, peers] = await Promise.all([
+      failover && currentWriter ? reads.regionReachability(currentWriter.region, verdictDepends) : undefined,
+      poolersRead,
+      trafficRead.then((reading) => checkTrafficAfterSwitch(world, topology, target, input.mode, reading)),
+      peersRead,
+    ]);
 
-  const checked = withPeers(runPreflight({ input, target, topology, stability, rpoLag, writerRegionReachable, poolers, traffic }), peers, input.acceptUnreachablePeers);
-  const result = { ...checked, checks: [early.decision, ...checked.checks] };
-  const verb = result.verdict === 'proceed' && input.dryRun ? 'dry-run' : result.verdict;
-  const reason = input.dryRun && result.verdict === 'proceed' ? `dry run: ${result.reason}; nothing was changed` : result.reason;
-  return {
-    ...result,
-    globalClusterId: input.globalClusterId,
-    mode: input.mode,
-    target,
-    pausePoolers: input.pausePoolers,
-    dryRun: input.dryRun,
-    ...(peers ? { peers } : {}),
-    decision: decide(`${STEP}:preflight`, verb, reason),
-  };
+    const checked = withPeers(runPreflight({ input, target, topology, stability, rpoLag, writerRegionReachable, poolers, traffic }), peers, input.acceptUnreachablePeers);
+    const result = { ...checked, checks: [early.decision, ...checked.checks] };
+    const verb = result.verdict === 'proceed' && input.dryRun ? 'dry-run' : result.verdict;
+    const reason = input.dryRun && result.verdict === 'proceed' ? `dry run: ${result.reason}; nothing was changed` : result.reason;
+    return {
+      ...result,
+      globalClusterId: input.globalClusterId,
+      mode: input.mode,
+      target,
+      pausePoolers: input.pausePoolers,
+      dryRun: input.dryRun,
+      ...(peers ? { peers } : {}),
+      decision: decide(`${STEP}:preflight`, verb, reason),
+    };
+  } finally {
+    clearTimeout(confirmTimer);
+    topologyDone(); // a failed topology read must not leave a wait on it pending
+  }
 }
 
 /** Every configured region but the target's: in failover mode, one of them holds the writer. */

@@ -165,7 +165,8 @@ describe('switchover state machine: peer regions', () => {
     expect(result.error).toBe('PreflightRefusedError');
     expect(result.cause).toContain('us-west-2 (lambda:Invoke timed out)');
     expect(result.cause).toContain('acceptUnreachablePeers: true');
-    expect(log).toEqual(['probe:us-west-2']);
+    // Probed early (PrefetchPreflight) and, having not answered, asked again by Preflight.
+    expect(log).toEqual(['probe:us-west-2', 'probe:us-west-2']);
     expect(harness.rds).not.toHaveReceivedCommand(SwitchoverGlobalClusterCommand);
     expect(harness.poolers.every((pooler) => !pooler.calls.includes('pause'))).toBe(true);
   });
@@ -180,7 +181,7 @@ describe('switchover state machine: peer regions', () => {
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
-    expect(log).toEqual(['probe:us-west-2', 'SwitchoverGlobalCluster']);
+    expect(log).toEqual(['probe:us-west-2', 'probe:us-west-2', 'SwitchoverGlobalCluster']);
     const decisions = (result.output as { decisions: Decision[] }).decisions;
     expect(decisions).toContainEqual(expect.objectContaining({ step: 'peer', decision: 'accept-unreachable' }));
     expect(decisions).toContainEqual(expect.objectContaining({ step: 'peer:us-west-2', decision: 'skip' }));

@@ -2,6 +2,8 @@
  * Every Lambda Task in both state machines retries the Lambda service exceptions that AWS names as
  * transient (Step Functions guide, "Handle Lambda service exceptions"): ClientExecutionTimeoutException,
  * ServiceException, AWSLambdaException, SdkClientException, plus TooManyRequestsException (throttling).
+ * The one exception is an optional Task: PrefetchPreflight (the switchover's early reads), which must never
+ * hold the run: no Retry, a short TimeoutSeconds, and every error caught into a Pass that skips it.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -31,9 +33,26 @@ function lambdaTasks(states: Record<string, AslState>): Array<[string, AslState]
   });
 }
 
+/** Tasks whose failure only skips them (Preflight then reads everything itself). */
+const OPTIONAL_TASKS = ['PrefetchPreflight'];
+
+describe('switchover PrefetchPreflight (optional)', () => {
+  const definition = JSON.parse(readFileSync(new URL('../../statemachines/switchover.asl.json', import.meta.url), 'utf8')) as { States: Record<string, AslState> };
+  const branches = definition.States.SettleWhilePrefetching?.Branches ?? [];
+  const branch = branches.find((candidate) => 'PrefetchPreflight' in candidate.States)?.States ?? {};
+  const task = branch.PrefetchPreflight as AslState & { TimeoutSeconds?: number; Catch?: ReadonlyArray<{ ErrorEquals: readonly string[]; Next: string }> };
+
+  it('is never retried, waits at most 15 s, and skips on any error', () => {
+    expect(task.Retry).toBeUndefined();
+    expect(task.TimeoutSeconds).toBeLessThanOrEqual(15);
+    expect(task.Catch).toEqual([{ ErrorEquals: ['States.ALL'], Next: 'PrefetchSkipped' }]);
+    expect(branch.PrefetchSkipped?.Type).toBe('Pass');
+  });
+});
+
 describe.each(['reconcile', 'switchover'])('statemachines/%s.asl.json', (name) => {
   const definition = JSON.parse(readFileSync(new URL(`../../statemachines/${name}.asl.json`, import.meta.url), 'utf8')) as { States: Record<string, AslState> };
-  const tasks = lambdaTasks(definition.States);
+  const tasks = lambdaTasks(definition.States).filter(([task]) => !OPTIONAL_TASKS.includes(task));
 
   it('has Lambda tasks to check', () => {
     expect(tasks.length).toBeGreaterThan(3);

@@ -137,6 +137,27 @@ describe('AWS: ObserveTopology does not wait fully on a remote writer whose regi
   });
 });
 
+describe('AWS: ObserveTopology told which regions are silent (Preflight, from the early probe)', () => {
+  it('does not wait for their members, records them unanswered, and still reads them', async () => {
+    vi.useFakeTimers();
+    const rds = mockClient(RDSClient);
+    try {
+      rds.on(DescribeGlobalClustersCommand).resolves(describeGlobalClustersResponse({ writerArn: USW2_ARN }));
+      rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: USE2_ARN }).resolves(describeDbClustersResponse(USE2_ARN));
+      rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: USW2_ARN }).callsFake(() => new Promise(() => undefined));
+      const world = createAwsWorld({ config: exampleConfig(), region: 'us-east-2', clients: new AwsClients(), parts: allAwsParts, telemetry: undefined, stateMachineArns: [] });
+
+      const observed = world.observeTopology({ silentRegions: ['us-west-2'] });
+
+      expect(await settledWithin(observed, 0)).toBe(true);
+      expect((await observed).members.find((member) => member.dbClusterArn === USW2_ARN)).toMatchObject({ isWriter: true, unanswered: expect.stringContaining('not waited for') });
+      expect(rds.commandCalls(DescribeDBClustersCommand).map((call) => call.args[0].input.DBClusterIdentifier)).toContain(USW2_ARN);
+    } finally {
+      rds.restore();
+    }
+  });
+});
+
 describe('preflight: reads that do not depend on the topology run while it is read', () => {
   it('probes the old primary region and reads traffic, RPO lag and peers before the topology has answered', async () => {
     const { cluster, world } = stage();

@@ -15,6 +15,10 @@ import { createLocalWorld, LocalRunRegistry, LocalTrafficWeights } from '../../l
 import type { LocalEnvironment } from '../../lib/local/environment.ts';
 import type { LocalPostgres } from '../../lib/local/postgres.ts';
 import { prefetchStep, preflightStep } from '../../lib/workflow/switchover.ts';
+import { CONFIRM_WITHIN_MS } from '../../lib/workflow/early-reads.ts';
+import { LOCK_POLL_SECONDS } from '../../lib/workflow/run-lock-step.ts';
+import { readFileSync } from 'node:fs';
+import type { PeerProbe } from '../../lib/core/peers.ts';
 import type { World } from '../../lib/workflow/world.ts';
 
 const WRITER = 'us-west-2';
@@ -25,6 +29,10 @@ const failover = { globalClusterId: DRILL_GLOBAL_CLUSTER_ID, targetRegion: TARGE
 afterEach(() => {
   vi.useRealTimers();
 });
+
+interface AslWithSettle {
+  States: { SettleWhilePrefetching: { Branches: Array<{ States: Record<string, { Type: string; Seconds?: number; TimeoutSeconds?: number }> }> } };
+}
 
 function prefetchAt(startedAt: number, extra: Partial<PreflightPrefetch> = {}): PreflightPrefetch {
   return {
@@ -59,11 +67,38 @@ describe('usablePrefetch', () => {
     expect(use.decision).toMatchObject({ step: 'prefetch', decision, reason: expect.stringContaining('every read is taken now') });
   });
 
-  it('names the regions that did not answer, and only those', () => {
-    const prefetch = prefetchAt(NOW, { regionProbes: [{ region: WRITER, reachable: false, reason: 'timeout' }, { region: 'eu-west-1', reachable: true, reason: 'answered' }] });
+  it('names the regions that did not answer, and only those, never the target\'s', () => {
+    const prefetch = prefetchAt(NOW, {
+      regionProbes: [
+        { region: WRITER, reachable: false, reason: 'timeout' },
+        { region: 'eu-west-1', reachable: true, reason: 'answered' },
+        { region: TARGET, reachable: false, reason: 'timeout' },
+      ],
+    });
 
-    expect(silentRegionsOf(prefetch)).toEqual([WRITER]);
-    expect(silentRegionsOf(undefined)).toEqual([]);
+    expect(silentRegionsOf(prefetch, TARGET)).toEqual([WRITER]);
+    expect(silentRegionsOf(undefined, TARGET)).toEqual([]);
+  });
+
+  it('refuses a payload that names a region twice or a time that is not ISO 8601', () => {
+    const twice = prefetchAt(NOW, { regionProbes: [{ region: WRITER, reachable: true, reason: 'a' }, { region: WRITER, reachable: false, reason: 'b' }] });
+
+    expect(usablePrefetch(twice, NOW).decision).toMatchObject({ decision: 'ignored', reason: expect.stringContaining('names a region twice') });
+    expect(usablePrefetch({ ...prefetchAt(NOW), startedAt: 'Mon, 30 Nov 2026 12:00:00 GMT' }, NOW).decision.decision).toBe('ignored');
+  });
+
+  it('is too old for a run that waited once for another run\'s lock, and fresh enough for one that did not', () => {
+    // The state machine: the early reads run beside LetConcurrentRunsAppear; WaitForRunLock waits LOCK_POLL_SECONDS.
+    const definition = JSON.parse(readFileSync(new URL('../../statemachines/switchover.asl.json', import.meta.url), 'utf8')) as AslWithSettle;
+    const branches = definition.States.SettleWhilePrefetching.Branches;
+    const settleMs = branches.flatMap((branch) => Object.values(branch.States)).find((state) => state.Type === 'Wait')!.Seconds! * 1000;
+    const prefetchTimeoutMs = branches.flatMap((branch) => Object.values(branch.States)).find((state) => state.Type === 'Task')!.TimeoutSeconds! * 1000;
+
+    // Assess: after the Parallel (at most the prefetch's budget, its TimeoutSeconds in the worst case) a Preflight
+    // without a lock wait is inside the limit; one that waited once is past it.
+    expect(PREFETCH_BUDGET_MS).toBeLessThan(prefetchTimeoutMs);
+    expect(Math.max(settleMs, PREFETCH_BUDGET_MS)).toBeLessThan(PREFETCH_MAX_AGE_MS);
+    expect(settleMs + LOCK_POLL_SECONDS * 1000).toBeGreaterThan(PREFETCH_MAX_AGE_MS);
   });
 });
 
@@ -96,13 +131,24 @@ function deadWriterRegion() {
   cluster.regionDown(WRITER);
   const calls: string[] = [];
   let clockOffsetMs = 0;
+  // The peer stack in the writer's region: answers a probe after `peerAnswerMs` unless its region is down.
+  const peer = { answerMs: 100 };
   const world: World = {
     ...base,
     now: () => Date.now() + clockOffsetMs,
     trafficAdapters: () => base.trafficAdapters().map((adapter) => ({ kind: adapter.kind, observe: () => (calls.push(`traffic:${adapter.kind}`), adapter.observe()), apply: adapter.apply.bind(adapter) })),
     switchover: { ...base.switchover, probeRegion: (region: string) => (calls.push(`probe:${region}`), base.switchover.probeRegion(region)) },
+    peers: {
+      probe: async (region: string): Promise<PeerProbe> => {
+        calls.push(`peer:${region}`);
+        if (cluster.isDown(region)) return new Promise((resolve) => setTimeout(() => resolve({ region, reachable: false, reason: 'Invoke timed out' }), AWS_DEAD_REGION_CALL_MS));
+        return new Promise((resolve) => setTimeout(() => resolve({ region, reachable: true, reason: 'answered' }), peer.answerMs));
+      },
+      prepare: async () => { throw new Error('not in this test'); },
+      release: async () => { throw new Error('not in this test'); },
+    },
   };
-  return { world, calls, advanceClock: (ms: number) => (clockOffsetMs += ms) };
+  return { world, calls, cluster, peer, advanceClock: (ms: number) => (clockOffsetMs += ms) };
 }
 
 /** Resolves once pending timers up to `ms` have run (fake timers); undefined when `promise` has not settled by then. */
@@ -121,8 +167,9 @@ describe('a failover from a dead old primary region', () => {
     const prefetch = await within(prefetchStep(world, { input: failover }), AWS_DEAD_REGION_CALL_MS);
 
     expect(PREFETCH_BUDGET_MS).toBeGreaterThan(AWS_DEAD_REGION_CALL_MS);
-    expect(calls.sort()).toEqual([`probe:${WRITER}`, 'traffic:global-accelerator', 'traffic:route53']);
+    expect(calls.sort()).toEqual([`peer:${WRITER}`, `probe:${WRITER}`, 'traffic:global-accelerator', 'traffic:route53']);
     expect(prefetch?.regionProbes).toEqual([{ region: WRITER, reachable: false, reason: expect.stringContaining('did not answer') }]);
+    expect(prefetch?.peers).toEqual([{ region: WRITER, reachable: false, reason: 'Invoke timed out' }]);
     expect(prefetch?.traffic?.degraded).toEqual([{ kind: 'global-accelerator', reason: expect.stringContaining('UpstreamTimeoutError') }]);
     expect(prefetch?.decision).toMatchObject({ step: 'prefetch', decision: 'read', reason: 'every early read answered' });
   });
@@ -145,20 +192,61 @@ describe('a failover from a dead old primary region', () => {
     expect(calls).toEqual([]);
   });
 
-  it('Preflight with fresh early reads waits for nothing in the dead region and proceeds', async () => {
+  it('Preflight with fresh early reads and a readable lag waits for nothing in the dead region, and proceeds', async () => {
     vi.useFakeTimers();
     const { world, calls } = deadWriterRegion();
     const prefetch = await within(prefetchStep(world, { input: failover }), AWS_DEAD_REGION_CALL_MS);
     calls.length = 0;
 
-    // Act: no timer needs to run for Preflight to finish (the dead region's reads all wait on timers).
-    const preflight = await within(preflightStep(world, { input: failover, prefetch }), 0);
+    // Act: no timer needs to run for Preflight to finish (every read of the dead region waits on a timer).
+    const preflight = await within(preflightStep(world, { input: { ...failover, acceptUnreachablePeers: true }, prefetch }), 0);
 
-    // Assess
+    // Assess: the early "no answer"s are asked again, but nothing waits for them (the lag decides the RPO guard).
     expect(preflight?.verdict).toBe('proceed');
-    expect(calls).toEqual([]);
+    expect(calls.sort()).toEqual([`peer:${WRITER}`, `probe:${WRITER}`]);
     expect(preflight?.checks[0]).toMatchObject({ step: 'prefetch', decision: 'used' });
-    expect(preflight?.checks).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass' }));
+    expect(preflight?.checks).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: 'RPO lag 0 ms is within maxRpoLagMs 5000 ms (the old primary region is unreachable: ' + `the RDS API in ${WRITER} did not answer: UpstreamTimeoutError: rds:DescribeGlobalClusters in ${WRITER} failed: TimeoutError: Socket timed out without establishing a connection (the region is down; gave up after ${AWS_DEAD_REGION_CALL_MS} ms) (read early), and no answer when asked again; the lag was read in the target's region)` }));
+    expect(preflight?.peers).toEqual([{ region: WRITER, reachable: false, reason: 'Invoke timed out (read early), and no answer when asked again' }]);
+  });
+
+  it('an unknown lag: Preflight asks the old primary again and proceeds only when it still does not answer within one connect timeout', async () => {
+    vi.useFakeTimers();
+    const { world } = deadWriterRegion();
+    const prefetch = await within(prefetchStep(world, { input: failover }), AWS_DEAD_REGION_CALL_MS);
+    const unknownLag: World = { ...world, switchover: { ...world.switchover, readRpoLag: async () => ({ available: false, reason: 'no datapoint' }) } };
+
+    const preflight = preflightStep(unknownLag, { input: { ...failover, acceptUnreachablePeers: true }, prefetch });
+
+    expect(await within(preflight, CONFIRM_WITHIN_MS - 1)).toBeUndefined();
+    const result = await within(preflight, 1);
+    expect(result?.verdict).toBe('proceed');
+    expect(result?.checks).toContainEqual(expect.objectContaining({ step: 'preflight:rpo-lag', decision: 'pass', reason: expect.stringContaining(`(read early), and no answer when asked again within ${CONFIRM_WITHIN_MS} ms`) }));
+  });
+
+  it('the old primary region is back since the early probe and no lag can be read: refused, as a fresh probe would', async () => {
+    vi.useFakeTimers();
+    const { world, cluster } = deadWriterRegion();
+    const prefetch = await within(prefetchStep(world, { input: failover }), AWS_DEAD_REGION_CALL_MS);
+    cluster.regionUp(WRITER);
+    const unknownLag: World = { ...world, switchover: { ...world.switchover, readRpoLag: async () => ({ available: false, reason: 'no datapoint' }) } };
+
+    const result = await within(preflightStep(unknownLag, { input: failover, prefetch }), CONFIRM_WITHIN_MS);
+
+    expect(result?.checks[0]).toMatchObject({ step: 'prefetch', decision: 'used' });
+    expect(result?.verdict).toBe('refuse');
+    expect(result?.reason).toContain('while the old primary region is reachable');
+  });
+
+  it('a peer whose early probe failed while its region answered is asked again and prepared when it answers in time', async () => {
+    vi.useFakeTimers();
+    const { world, cluster, peer } = deadWriterRegion();
+    cluster.regionUp(WRITER);
+    const early = prefetchAt(Date.now(), { regionProbes: [{ region: WRITER, reachable: true, reason: 'answered' }], peers: [{ region: WRITER, reachable: false, reason: 'Lambda.TooManyRequestsException' }] });
+    peer.answerMs = CONFIRM_WITHIN_MS - 500; // a cold start
+
+    const result = await within(preflightStep(world, { input: { ...failover, acceptUnreachablePeers: true }, prefetch: early }), CONFIRM_WITHIN_MS);
+
+    expect(result?.peers).toEqual([{ region: WRITER, reachable: true, reason: 'answered' }]);
   });
 
   it('Preflight without early reads, or with stale ones, reads (and waits for) the dead region itself', async () => {
@@ -168,8 +256,8 @@ describe('a failover from a dead old primary region', () => {
     advanceClock(PREFETCH_MAX_AGE_MS);
     calls.length = 0;
 
-    const stale = preflightStep(world, { input: failover, prefetch });
-    const none = preflightStep(world, { input: failover });
+    const stale = preflightStep(world, { input: { ...failover, acceptUnreachablePeers: true }, prefetch });
+    const none = preflightStep(world, { input: { ...failover, acceptUnreachablePeers: true } });
 
     expect(await within(stale, AWS_DEAD_REGION_CALL_MS - 1)).toBeUndefined();
     expect(await within(none, 0)).toBeUndefined();
