@@ -33,6 +33,9 @@ export const DRILL_USAGE = `usage: aurora-failover drill [options]
   --duplicate-events                                   deliver every RDS event twice
   --promotion-ms <n>                                   hold the database fenced, not yet promoted, at least n ms
                                                        (Aurora's switchover window is tens of seconds), default 0
+  --lambda-latency-ms <n>                              start every Lambda invocation (workflow Task, intake, peer
+                                                       prepare-for-switch) n ms late, like invoke overhead and
+                                                       cold starts, default 0
   --regions <writer>,<replica>                         the two regions, default us-east-2,us-west-2
                                                        (region-outage: us-west-2,us-east-1; the writer region dies,
                                                        with the Global Accelerator API if it is us-west-2 and
@@ -61,6 +64,7 @@ const OPTIONS = {
   'event-delay-ms': { type: 'string' },
   'duplicate-events': { type: 'boolean' },
   'promotion-ms': { type: 'string' },
+  'lambda-latency-ms': { type: 'string' },
   regions: { type: 'string' },
   'outage-at-ms': { type: 'string' },
   'operator-delay-ms': { type: 'string' },
@@ -104,6 +108,7 @@ export function parseDrillOptions(argv: readonly string[]): DrillCliOptions | 'h
     eventDelayMs: wholeNumber(values['event-delay-ms'] ?? '2000', '--event-delay-ms', 0, 600_000),
     duplicateEvents: values['duplicate-events'] ?? false,
     promotionMs: wholeNumber(values['promotion-ms'] ?? '0', '--promotion-ms', 0, 600_000),
+    lambdaLatencyMs: wholeNumber(values['lambda-latency-ms'] ?? '0', '--lambda-latency-ms', 0, 10_000),
     quiet: values.quiet ?? false,
     ...(values.regions !== undefined ? { regions: parseRegions(values.regions) } : {}),
     ...(outageAtMs !== undefined ? { outageAtMs } : {}),
@@ -154,7 +159,7 @@ export async function executeDrill(options: DrillCliOptions): Promise<DrillResul
   process.stderr.write(
     `drill: ${options.scenario}, strategy ${options.strategy}, ${options.poolMode} pooling, ${options.clientsPerRegion} clients/region, ` +
       `${options.targetWriteTps} writes/s, ${options.durationMs / 1000} s, RDS events to ${options.eventDelivery ?? 'old-writer'} bus(es) after ${options.eventDelayMs ?? 2000} ms` +
-      `${options.duplicateEvents ? ' (twice)' : ''}${options.promotionMs ? `, promotion held ${options.promotionMs} ms` : ''}${options.regions ? `, regions ${options.regions.join(',')}` : ''} (servers on 127.0.0.1; Ctrl-C stops and cleans up)\n`,
+      `${options.duplicateEvents ? ' (twice)' : ''}${options.promotionMs ? `, promotion held ${options.promotionMs} ms` : ''}${options.lambdaLatencyMs ? `, every Lambda invocation ${options.lambdaLatencyMs} ms late` : ''}${options.regions ? `, regions ${options.regions.join(',')}` : ''} (servers on 127.0.0.1; Ctrl-C stops and cleans up)\n`,
   );
   let lastPrinted = 0;
   const results = await runDrill({

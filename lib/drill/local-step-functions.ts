@@ -36,22 +36,27 @@ export class LocalStepFunctions {
   readonly #names = new Set<string>();
   readonly #logger: StepLogger;
   readonly #waitMs: Readonly<Record<string, number>>;
+  readonly #lambdaLatencyMs: number;
 
-  private constructor(definitions: Record<WorkflowKind, StateMachineDefinition>, logger: StepLogger, waitMs: Readonly<Record<string, number>>) {
+  private constructor(definitions: Record<WorkflowKind, StateMachineDefinition>, logger: StepLogger, waitMs: Readonly<Record<string, number>>, lambdaLatencyMs: number) {
     this.#definitions = definitions;
     this.#logger = logger;
     this.#waitMs = waitMs;
+    this.#lambdaLatencyMs = lambdaLatencyMs;
   }
 
-  /** `waitMs` overrides the drill's short waits per Wait state (e.g. the ASL's own 5 s LetConcurrentRunsAppear). */
-  static async load(statemachinesDir: URL, logger: StepLogger, waitMs: Readonly<Record<string, number>> = {}): Promise<LocalStepFunctions> {
+  /**
+   * `waitMs` overrides the drill's short waits per Wait state (e.g. the ASL's own 5 s LetConcurrentRunsAppear).
+   * `lambdaLatencyMs` delays every Lambda Task's start, like Lambda's invoke overhead and cold starts.
+   */
+  static async load(statemachinesDir: URL, logger: StepLogger, waitMs: Readonly<Record<string, number>> = {}, lambdaLatencyMs = 0): Promise<LocalStepFunctions> {
     const [reconcile, switchover] = await Promise.all([
       loadDefinition(new URL('reconcile.asl.json', statemachinesDir).pathname),
       loadDefinition(new URL('switchover.asl.json', statemachinesDir).pathname),
     ]);
     prepareDefinition(reconcile);
     prepareDefinition(switchover);
-    return new LocalStepFunctions({ reconcile, switchover }, logger, { ...WAIT_MS, ...waitMs });
+    return new LocalStepFunctions({ reconcile, switchover }, logger, { ...WAIT_MS, ...waitMs }, lambdaLatencyMs);
   }
 
   /**
@@ -80,7 +85,8 @@ export class LocalStepFunctions {
     const promise = runLocally({
       definition,
       input,
-      tasks: localTasksFor(definition, world, options.extraTasks, this.#logger),
+      // Lambda Tasks start late by the invoke latency; service integrations (the nested reconcile run) do not.
+      tasks: { ...withLatency(localTasksFor(definition, world, {}, this.#logger), this.#lambdaLatencyMs), ...options.extraTasks },
       waitMs: this.#waitMs,
       retryMs: Object.fromEntries(Object.keys(definition.States).map((state) => [state, RETRY_MS])),
       context: { Execution: { Id: executionArn, Name: name, StartTime: startTime.toISOString(), Input: input, RoleArn: 'arn:aws:iam::000000000000:role/drill' } },
@@ -112,4 +118,20 @@ export class LocalStepFunctions {
   async settled(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
+}
+
+/**
+ * Each handler waits `latencyMs` before it runs, as a Lambda invocation starts late (invoke overhead, a cold
+ * start). `sleep` is injectable for tests.
+ *
+ * @example
+ * withLatency({ Preflight: run }, 250) // Preflight runs 250 ms after the state entered it
+ */
+export function withLatency<H extends (input: never) => Promise<unknown>>(handlers: Readonly<Record<string, H>>, latencyMs: number, sleep: (ms: number) => Promise<unknown> = wait): Record<string, H> {
+  if (latencyMs <= 0) return { ...handlers };
+  return Object.fromEntries(Object.entries(handlers).map(([name, handler]) => [name, (async (input: never) => (await sleep(latencyMs), handler(input))) as H]));
+}
+
+function wait(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -21,6 +21,8 @@ export interface DrillResults {
   scenario: DrillScenario;
   /** Absent in results written before the drill modelled per-region delivery (then: every region got every event). */
   eventDelivery?: DrillEventDelivery;
+  /** Every Lambda invocation started this much late (`--lambda-latency-ms`); absent: 0. */
+  lambdaLatencyMs?: number;
   strategy: DrillStrategy;
   poolMode: DrillPoolMode;
   /** ISO 8601. */

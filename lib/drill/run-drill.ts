@@ -28,11 +28,10 @@ import type { PeerPorts, PrepareResult, ReleaseResult, World } from '../workflow
 import { createPrepareForSwitchHandler } from '../../functions/prepare-for-switch.ts';
 import type { PeerProbe } from '../core/peers.ts';
 import { describeError, InvalidInputError } from '../core/errors.ts';
-import { toFailoverError } from '../adapters/aws-errors.ts';
 import { drillClusterArn, drillConfig, drillPoolerName, DRILL_GLOBAL_CLUSTER_ID, DRILL_REGIONS, OUTAGE_REGIONS, rdsEventEnvelope, READ_ALIAS, WRITE_ALIAS, type DrillRegions } from './drill-config.ts';
 import { LocalAuroraGlobalCluster, type LocalMember, type WriterMove } from './local-aurora.ts';
 import { LocalStepFunctions } from './local-step-functions.ts';
-import { createLocalWorld, LocalTrafficWeights, TRAFFIC_CONTROL_PLANE_REGION } from './local-world.ts';
+import { createLocalWorld, deadRegionCall, LocalTrafficWeights, TRAFFIC_CONTROL_PLANE_REGION } from './local-world.ts';
 import { TrafficKind } from '../core/types.ts';
 import type { DrillEventDelivery, DrillOutage, DrillOutageRpo, DrillInvariant, DrillReturningWrites, DrillPhase, DrillPoolMode, DrillResults, DrillScenario, DrillSeries, DrillStrategy, DrillSwitch, RegionResult, SwitchRegionResult } from './results.ts';
 import { returningClientsCheck, rpoCheck } from './outage-invariants.ts';
@@ -61,6 +60,11 @@ export interface DrillOptions {
   readonly duplicateEvents?: boolean;
   /** Hold the database fenced and unpromoted at least this long per move (Aurora: tens of seconds). */
   readonly promotionMs?: number;
+  /**
+   * Every Lambda invocation (each workflow Task, each intake, each peer's prepare-for-switch) starts this
+   * much later, like Lambda's invoke overhead and cold starts; default 0.
+   */
+  readonly lambdaLatencyMs?: number;
   /** The two regions, writer first; default us-east-2,us-west-2 (region-outage: us-west-2,us-east-1). */
   readonly regions?: DrillRegions;
   /** region-outage: when the writer region dies, ms after the load started; default max(3000, 15% of the duration). */
@@ -245,6 +249,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResults> {
     return {
       scenario: options.scenario,
       eventDelivery,
+      ...(options.lambdaLatencyMs ? { lambdaLatencyMs: options.lambdaLatencyMs } : {}),
       strategy: options.strategy,
       poolMode: options.poolMode,
       startedAt: startedAt.toISOString(),
@@ -305,7 +310,8 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
 
   const logger = decisionLogger(options.onDecision);
   // region-outage measures the time to writes against the target, so its runs keep the ASL's own settle and poll waits.
-  const stepFunctions = await LocalStepFunctions.load(STATEMACHINES_DIR, logger, options.scenario === 'region-outage' ? { LetConcurrentRunsAppear: OUTAGE_SETTLE_MS, WaitForSwitch: 1_000 } : {});
+  const lambdaLatencyMs = options.lambdaLatencyMs ?? 0;
+  const stepFunctions = await LocalStepFunctions.load(STATEMACHINES_DIR, logger, options.scenario === 'region-outage' ? { LetConcurrentRunsAppear: OUTAGE_SETTLE_MS, WaitForSwitch: 1_000 } : {}, lambdaLatencyMs);
   const metrics: MetricDatum[] = [];
   // Traffic weights live in a global control plane (Route 53 / Global Accelerator): one store every stack sees.
   // Global Accelerator's API answers only in us-west-2, Route 53's only in us-east-1: each fails while that region is down.
@@ -337,14 +343,14 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
   const stacks: Record<string, RegionStack> = {};
   // Each stack's prepare-for-switch function; a peer reaches it only as a deployed stack would (a JSON call).
   const prepareHandlers: Record<string, (payload: unknown) => Promise<unknown>> = {};
-  const peers = (region: string) => localPeers(region, prepareHandlers, config.globalClusterId, isDown);
+  const peers = (region: string) => localPeers(region, prepareHandlers, config.globalClusterId, isDown, lambdaLatencyMs);
   for (const region of regions) {
     const own = targets.filter((target) => target.region === region);
     // Its own run registry (the run lock sees only this region's executions) and only its own poolers.
     const world = createLocalWorld({ config, region, cluster, poolers: own, traffic, runs: stepFunctions.registry(region), metrics, peers: peers(region) });
     const startExecution = stepFunctions.starter(world);
     const handler = createOnRdsEventHandler({ config, stateMachineArn: `reconcile-${region}`, startExecution, telemetry });
-    const intake = (event: unknown) => handler(event, lambdaContext(`intake-${region}`));
+    const intake = async (event: unknown) => (await sleep(lambdaLatencyMs), handler(event, lambdaContext(`intake-${region}`)));
     intakes[region] = intake;
     prepareHandlers[region] = createPrepareForSwitchHandler({ world: async () => world, startExecution, reconcileStateMachineArn: `reconcile-${region}`, logger });
     stacks[region] = { region, world, targets: own, intake };
@@ -356,12 +362,19 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
  * The peer port of one region's stack in the drill: a synchronous call of the peer's prepare-for-switch
  * handler with a JSON payload, as the cross-region Lambda Invoke does in AWS.
  */
-function localPeers(ownRegion: string, handlers: Readonly<Record<string, (payload: unknown) => Promise<unknown>>>, globalClusterId: string, isDown: (region: string) => boolean): PeerPorts {
+function localPeers(
+  ownRegion: string,
+  handlers: Readonly<Record<string, (payload: unknown) => Promise<unknown>>>,
+  globalClusterId: string,
+  isDown: (region: string) => boolean,
+  lambdaLatencyMs: number,
+): PeerPorts {
   const call = async (region: string, payload: unknown): Promise<unknown> => {
     const handler = handlers[region];
     if (!handler || region === ownRegion) throw new InvalidInputError(`no stack of this service in ${region}`);
-    // Lambda Invoke into a dead region: the SDK cannot connect.
-    if (isDown(region)) throw toFailoverError(Object.assign(new Error(`connect ECONNREFUSED: lambda.${region}.amazonaws.com`), { code: 'ECONNREFUSED' }), `Invoke prepare-for-switch in ${region}`);
+    // Lambda Invoke into a dead region: nothing answers, the SDK gives up after its connect timeouts.
+    if (isDown(region)) return deadRegionCall(`lambda:Invoke prepare-for-switch in ${region}`);
+    await sleep(lambdaLatencyMs);
     return JSON.parse(JSON.stringify(await handler(JSON.parse(JSON.stringify(payload))))) as unknown;
   };
   return {

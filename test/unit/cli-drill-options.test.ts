@@ -41,3 +41,15 @@ describe('drill --scenario region-outage options', () => {
     expect(() => parseDrillOptions(argv)).toThrow(message);
   });
 });
+
+describe('drill --lambda-latency-ms', () => {
+  it('defaults to 0 and takes a whole number of milliseconds up to 10 s', () => {
+    expect(parseDrillOptions([])).toMatchObject({ lambdaLatencyMs: 0 });
+    expect(parseDrillOptions(['--lambda-latency-ms', '300'])).toMatchObject({ lambdaLatencyMs: 300 });
+  });
+
+  it.each([['-1'], ['0.5'], ['10001'], ['fast']])('refuses %s', (value) => {
+    expect(() => parseDrillOptions(['--lambda-latency-ms', value])).toThrow(InvalidInputError);
+    expect(() => parseDrillOptions(['--lambda-latency-ms', value])).toThrow(/--lambda-latency-ms/);
+  });
+});
