@@ -8,50 +8,21 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } from '@aws-sdk/client-rds';
-import type { Endpoint } from '../../lib/core/endpoint.ts';
-import { TrafficKind, type Topology } from '../../lib/core/types.ts';
+import type { Topology } from '../../lib/core/types.ts';
 import { AwsClients } from '../../lib/adapters/aws-clients.ts';
 import { AWS_DEAD_REGION_CALL_MS, DEFAULT_AWS_CLIENT_OPTIONS } from '../../lib/adapters/aws-client-pool.ts';
-import { drillClusterArn, drillConfig, DRILL_GLOBAL_CLUSTER_ID } from '../../lib/drill/drill-config.ts';
-import { LocalAuroraGlobalCluster } from '../../lib/drill/local-aurora.ts';
-import { createLocalWorld, LocalRunRegistry, LocalTrafficWeights } from '../../lib/drill/local-world.ts';
-import type { LocalEnvironment } from '../../lib/local/environment.ts';
-import type { LocalPostgres } from '../../lib/local/postgres.ts';
+import { DRILL_GLOBAL_CLUSTER_ID } from '../../lib/drill/drill-config.ts';
 import { createAwsWorld } from '../../lib/workflow/aws-world.ts';
 import { allAwsParts } from '../../lib/workflow/aws-parts/all.ts';
 import { preflightStep } from '../../lib/workflow/switchover.ts';
 import { describeDbClustersResponse, describeGlobalClustersResponse, exampleConfig, USE2_ARN, USW2_ARN } from '../adapters/aws-fixtures.ts';
+import { twoRegionStage } from '../support/two-region-stage.ts';
 
 const WRITER = 'us-west-2';
 const REPLICA = 'us-east-1';
 
 function stage(deadRegionCallMs?: number) {
-  const server = (port: number) => ({ endpoint: { host: '127.0.0.1', port } satisfies Endpoint }) as unknown as LocalPostgres;
-  const cluster = new LocalAuroraGlobalCluster({
-    env: {} as LocalEnvironment,
-    globalClusterId: DRILL_GLOBAL_CLUSTER_ID,
-    members: [
-      { region: WRITER, dbClusterArn: drillClusterArn(WRITER), server: server(15432) },
-      { region: REPLICA, dbClusterArn: drillClusterArn(REPLICA), server: server(15433) },
-    ],
-    writerRegion: WRITER,
-    buses: {},
-    delivery: { mode: 'none', delayMs: 0, duplicate: false },
-  });
-  const isDown = (region: string) => cluster.isDown(region);
-  const timing = deadRegionCallMs === undefined ? {} : { deadRegionCallMs };
-  const traffic = [TrafficKind.GlobalAccelerator, TrafficKind.Route53].map((kind) => new LocalTrafficWeights({ [WRITER]: 100, [REPLICA]: 50 }, { kind, isDown, ...timing }));
-  const world = createLocalWorld({
-    config: drillConfig(undefined, { regions: [WRITER, REPLICA], trafficPolicy: 'drain-unhealthy' }),
-    region: REPLICA,
-    cluster,
-    poolers: [],
-    traffic,
-    runs: new LocalRunRegistry(),
-    metrics: [],
-    ...timing,
-  });
-  return { cluster, world, traffic };
+  return twoRegionStage({ writer: WRITER, replica: REPLICA, ...(deadRegionCallMs === undefined ? {} : { deadRegionCallMs }) });
 }
 
 /** Whether `promise` has settled once pending timers up to `ms` have run (fake timers). */
@@ -100,16 +71,22 @@ describe('the drill: a dead region answers as late as the SDK gives up', () => {
   });
 });
 
+/** The AWS World of us-east-2's stack; the writer is app-usw2, whose region is dead: its DescribeDBClusters never ends within the test. */
+const mockRds = () => mockClient(RDSClient);
+
+function awsWorldWithDeadWriterRegion(rds: ReturnType<typeof mockRds>) {
+  rds.on(DescribeGlobalClustersCommand).resolves(describeGlobalClustersResponse({ writerArn: USW2_ARN }));
+  rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: USE2_ARN }).resolves(describeDbClustersResponse(USE2_ARN));
+  rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: USW2_ARN }).callsFake(() => new Promise(() => undefined));
+  return createAwsWorld({ config: exampleConfig(), region: 'us-east-2', clients: new AwsClients(), parts: allAwsParts, telemetry: undefined, stateMachineArns: [] });
+}
+
 describe('AWS: ObserveTopology does not wait fully on a remote writer whose region does not answer', () => {
   it('bounds the dead writer member, records it unanswered, and keeps this region\'s member', async () => {
     vi.useFakeTimers();
-    const rds = mockClient(RDSClient);
+    const rds = mockRds();
     try {
-      rds.on(DescribeGlobalClustersCommand).resolves(describeGlobalClustersResponse({ writerArn: USW2_ARN }));
-      rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: USE2_ARN }).resolves(describeDbClustersResponse(USE2_ARN));
-      // us-west-2 is dead: its call would end only when the SDK gives up (here: never within the test).
-      rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: USW2_ARN }).callsFake(() => new Promise(() => undefined));
-      const world = createAwsWorld({ config: exampleConfig(), region: 'us-east-2', clients: new AwsClients(), parts: allAwsParts, telemetry: undefined, stateMachineArns: [] });
+      const world = awsWorldWithDeadWriterRegion(rds);
 
       const observed = world.observeTopology();
       const settled = await settledWithin(observed, DEFAULT_AWS_CLIENT_OPTIONS.connectionTimeoutMs);
@@ -140,12 +117,9 @@ describe('AWS: ObserveTopology does not wait fully on a remote writer whose regi
 describe('AWS: ObserveTopology told which regions are silent (Preflight, from the early probe)', () => {
   it('does not wait for their members, records them unanswered, and still reads them', async () => {
     vi.useFakeTimers();
-    const rds = mockClient(RDSClient);
+    const rds = mockRds();
     try {
-      rds.on(DescribeGlobalClustersCommand).resolves(describeGlobalClustersResponse({ writerArn: USW2_ARN }));
-      rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: USE2_ARN }).resolves(describeDbClustersResponse(USE2_ARN));
-      rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: USW2_ARN }).callsFake(() => new Promise(() => undefined));
-      const world = createAwsWorld({ config: exampleConfig(), region: 'us-east-2', clients: new AwsClients(), parts: allAwsParts, telemetry: undefined, stateMachineArns: [] });
+      const world = awsWorldWithDeadWriterRegion(rds);
 
       const observed = world.observeTopology({ silentRegions: ['us-west-2'] });
 

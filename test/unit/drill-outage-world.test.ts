@@ -6,14 +6,10 @@
  * traffic control plane served from it fails with a transient error that the preflight only notes.
  */
 import { describe, expect, it } from 'vitest';
-import type { Endpoint } from '../../lib/core/endpoint.ts';
-import { TrafficKind } from '../../lib/core/types.ts';
-import { drillClusterArn, drillConfig, DRILL_GLOBAL_CLUSTER_ID } from '../../lib/drill/drill-config.ts';
+import { DRILL_GLOBAL_CLUSTER_ID } from '../../lib/drill/drill-config.ts';
 import { LocalAuroraGlobalCluster } from '../../lib/drill/local-aurora.ts';
-import { createLocalWorld, LocalRunRegistry, LocalTrafficWeights } from '../../lib/drill/local-world.ts';
-import type { LocalEnvironment } from '../../lib/local/environment.ts';
-import type { LocalPostgres } from '../../lib/local/postgres.ts';
 import { preflightStep } from '../../lib/workflow/switchover.ts';
+import { twoRegionStage } from '../support/two-region-stage.ts';
 
 const WRITER = 'us-west-2';
 const REPLICA = 'us-east-1';
@@ -30,32 +26,8 @@ class LaggingCluster extends LocalAuroraGlobalCluster {
 }
 
 function stage() {
-  const server = (port: number) => ({ endpoint: { host: '127.0.0.1', port } satisfies Endpoint }) as unknown as LocalPostgres;
-  const cluster = new LaggingCluster({
-    env: {} as LocalEnvironment,
-    globalClusterId: DRILL_GLOBAL_CLUSTER_ID,
-    members: [
-      { region: WRITER, dbClusterArn: drillClusterArn(WRITER), server: server(15432) },
-      { region: REPLICA, dbClusterArn: drillClusterArn(REPLICA), server: server(15433) },
-    ],
-    writerRegion: WRITER,
-    buses: {},
-    delivery: { mode: 'none', delayMs: 0, duplicate: false },
-  });
-  const isDown = (region: string) => cluster.isDown(region);
   // A dead region's calls fail as the SDK's do, only sooner here (the full wait is tested in dead-region-timing.test.ts).
-  const traffic = [TrafficKind.GlobalAccelerator, TrafficKind.Route53].map((kind) => new LocalTrafficWeights({ [WRITER]: 100, [REPLICA]: 50 }, { kind, isDown, deadRegionCallMs: DEAD_REGION_CALL_MS }));
-  const world = createLocalWorld({
-    config: drillConfig(undefined, { regions: [WRITER, REPLICA], trafficPolicy: 'drain-unhealthy' }),
-    region: REPLICA,
-    cluster,
-    poolers: [],
-    traffic,
-    runs: new LocalRunRegistry(),
-    metrics: [],
-    deadRegionCallMs: DEAD_REGION_CALL_MS,
-  });
-  return { cluster, world, traffic };
+  return twoRegionStage({ writer: WRITER, replica: REPLICA, deadRegionCallMs: DEAD_REGION_CALL_MS, createCluster: (options) => new LaggingCluster(options) });
 }
 
 const failover = { globalClusterId: DRILL_GLOBAL_CLUSTER_ID, targetRegion: REPLICA, mode: 'failover', acceptDataLoss: true, maxRpoLagMs: 5_000 };

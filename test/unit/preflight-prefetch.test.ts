@@ -5,20 +5,15 @@
  * not waited for again after the lock. Fake timers: what is checked is which calls wait, not how fast.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Endpoint } from '../../lib/core/endpoint.ts';
-import { TrafficKind } from '../../lib/core/types.ts';
 import { PREFETCH_BUDGET_MS, PREFETCH_MAX_AGE_MS, silentRegionsOf, usablePrefetch, type PreflightPrefetch } from '../../lib/core/preflight-prefetch.ts';
 import { AWS_DEAD_REGION_CALL_MS } from '../../lib/adapters/aws-client-pool.ts';
-import { drillClusterArn, drillConfig, DRILL_GLOBAL_CLUSTER_ID } from '../../lib/drill/drill-config.ts';
-import { LocalAuroraGlobalCluster } from '../../lib/drill/local-aurora.ts';
-import { createLocalWorld, LocalRunRegistry, LocalTrafficWeights } from '../../lib/drill/local-world.ts';
-import type { LocalEnvironment } from '../../lib/local/environment.ts';
-import type { LocalPostgres } from '../../lib/local/postgres.ts';
+import { DRILL_GLOBAL_CLUSTER_ID } from '../../lib/drill/drill-config.ts';
 import { prefetchStep, preflightStep } from '../../lib/workflow/switchover.ts';
 import { CONFIRM_WITHIN_MS } from '../../lib/workflow/early-reads.ts';
 import { LOCK_POLL_SECONDS } from '../../lib/workflow/run-lock-step.ts';
 import { readFileSync } from 'node:fs';
 import type { PeerProbe } from '../../lib/core/peers.ts';
+import { twoRegionStage } from '../support/two-region-stage.ts';
 import type { World } from '../../lib/workflow/world.ts';
 
 const WRITER = 'us-west-2';
@@ -104,34 +99,12 @@ describe('usablePrefetch', () => {
 
 /** Two local regions; the writer's (which also hosts Global Accelerator's API) is down. */
 function deadWriterRegion() {
-  const server = (port: number) => ({ endpoint: { host: '127.0.0.1', port } satisfies Endpoint }) as unknown as LocalPostgres;
-  const cluster = new LocalAuroraGlobalCluster({
-    env: {} as LocalEnvironment,
-    globalClusterId: DRILL_GLOBAL_CLUSTER_ID,
-    members: [
-      { region: WRITER, dbClusterArn: drillClusterArn(WRITER), server: server(15432) },
-      { region: TARGET, dbClusterArn: drillClusterArn(TARGET), server: server(15433) },
-    ],
-    writerRegion: WRITER,
-    buses: {},
-    delivery: { mode: 'none', delayMs: 0, duplicate: false },
-  });
+  const { cluster, world: base } = twoRegionStage({ writer: WRITER, replica: TARGET });
   cluster.replicationLagMs = async () => 0;
-  const isDown = (region: string) => cluster.isDown(region);
-  const traffic = [TrafficKind.GlobalAccelerator, TrafficKind.Route53].map((kind) => new LocalTrafficWeights({ [WRITER]: 100, [TARGET]: 50 }, { kind, isDown }));
-  const base = createLocalWorld({
-    config: drillConfig(undefined, { regions: [WRITER, TARGET], trafficPolicy: 'drain-unhealthy' }),
-    region: TARGET,
-    cluster,
-    poolers: [],
-    traffic,
-    runs: new LocalRunRegistry(),
-    metrics: [],
-  });
   cluster.regionDown(WRITER);
   const calls: string[] = [];
   let clockOffsetMs = 0;
-  // The peer stack in the writer's region: answers a probe after `peerAnswerMs` unless its region is down.
+  // The peer stack in the writer's region: answers a probe after `peer.answerMs` unless its region is down.
   const peer = { answerMs: 100 };
   const world: World = {
     ...base,
