@@ -9,8 +9,9 @@
  * What the lock protects (no other run moves the writer or rewrites the poolers meanwhile) is read after the
  * lock as before. The prefetched reads are facts about the world that no run changes: whether a region's
  * API answers, whether a peer stack answers, the traffic weights (which Preflight only checks a plan
- * against; ShiftTraffic reads them again before changing anything). Each is at most PREFETCH_MAX_AGE_MS old
- * when used, else Preflight reads it again. Pure: no I/O.
+ * against; ShiftTraffic reads them again before changing anything). They are used only when at most
+ * PREFETCH_MAX_AGE_MS old, and an early "no answer" is never trusted alone: Preflight asks again
+ * (lib/workflow/early-reads.ts). Pure: no I/O.
  */
 import * as z from 'zod/mini';
 import { decide, type Decision } from './decision.ts';
@@ -24,8 +25,9 @@ import { describeIssues } from './validation.ts';
 export const PREFETCH_STEP = 'prefetch';
 
 /**
- * How long the prefetch itself may take: one dead-region call (6 s) and some slack. A read still running
- * then is left out (Preflight reads it), so the early reads never hold the switchover longer than this.
+ * How long the prefetch's reads may take: one dead-region call (6 s) and some slack. A read still running
+ * then is left out (Preflight reads it). The state machine also stops waiting for the whole Task after its
+ * TimeoutSeconds (12 s), whatever hangs.
  */
 export const PREFETCH_BUDGET_MS = 8_000;
 
