@@ -16,8 +16,10 @@ const NAMESPACE = 'node-http-as-commonjs';
 const nodeHttpAsCommonJs = {
   name: NAMESPACE,
   setup(build) {
+    // A dynamic import() is already lazy (the cost is paid only when reached) and expects named exports, which
+    // a CommonJS stand-in in its own chunk would not give it: it stays a native import.
     build.onResolve({ filter: /^(node:)?http$/ }, (args) =>
-      args.namespace === NAMESPACE ? { path: 'node:http', external: true } : { path: 'node:http', namespace: NAMESPACE },
+      args.namespace === NAMESPACE || args.kind === 'dynamic-import' ? { path: 'node:http', external: true } : { path: 'node:http', namespace: NAMESPACE },
     );
     build.onLoad({ filter: /.*/, namespace: NAMESPACE }, () => ({ contents: "module.exports = require('node:http');", loader: 'js' }));
   },

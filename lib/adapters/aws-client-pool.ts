@@ -33,6 +33,12 @@ export const DEFAULT_AWS_CLIENT_OPTIONS = { connectionTimeoutMs: 3_000, requestT
  */
 export const AWS_DEAD_REGION_CALL_MS = DEFAULT_AWS_CLIENT_OPTIONS.connectionTimeoutMs * DEFAULT_AWS_CLIENT_OPTIONS.maxAttempts;
 
+/**
+ * The same for a peer stack's Invoke (lib/adapters/lambda-peers.ts), which makes one attempt per call (the
+ * state machine retries): its connect timeout, the one bound on a call into a dead region.
+ */
+export const PEER_INVOKE_DEAD_REGION_MS = DEFAULT_AWS_CLIENT_OPTIONS.connectionTimeoutMs;
+
 export interface ClientConfig {
   readonly region: string;
   readonly maxAttempts: number;

@@ -10,6 +10,7 @@ import { describeError, ConflictError, ServiceUnavailableError, ThrottledError, 
 import type { PeerProbe, PrepareRequest } from '../core/peers.ts';
 import type { PeerPorts, PrepareResult, ReleaseResult } from '../workflow/world.ts';
 import { toFailoverError } from './aws-errors.ts';
+import { PEER_INVOKE_DEAD_REGION_MS } from './aws-client-pool.ts';
 
 export interface LambdaPeersOptions {
   /** The peer function's name, e.g. `aurora-global-failover-prod-prepare-for-switch`. */
@@ -21,6 +22,7 @@ export interface LambdaPeersOptions {
 
 /** A prepare waits for PAUSE on every peer target (bounded by liveSwitchTimeoutSeconds): allow for it. */
 const INVOKE_TIMEOUT_MS = 90_000;
+
 
 const TRANSIENT: Record<string, new (message: string) => Error> = {
   [TransientErrorName.Throttled]: ThrottledError,
@@ -37,7 +39,7 @@ export function createLambdaPeers(options: LambdaPeersOptions): PeerPorts {
       let client = clients.get(region);
       if (!client) {
         // The state machine retries with backoff; one attempt per call here.
-        client = new LambdaClient({ region, maxAttempts: 1, requestHandler: { connectionTimeout: 3_000, requestTimeout: INVOKE_TIMEOUT_MS } });
+        client = new LambdaClient({ region, maxAttempts: 1, requestHandler: { connectionTimeout: PEER_INVOKE_DEAD_REGION_MS, requestTimeout: INVOKE_TIMEOUT_MS } });
         clients.set(region, client);
       }
       return client;

@@ -85,8 +85,7 @@ export class LocalStepFunctions {
     const promise = runLocally({
       definition,
       input,
-      // Lambda Tasks start late by the invoke latency; service integrations (the nested reconcile run) do not.
-      tasks: { ...withLatency(localTasksFor(definition, world, {}, this.#logger), this.#lambdaLatencyMs), ...options.extraTasks },
+      tasks: this.tasksFor(kind, world, options.extraTasks),
       waitMs: this.#waitMs,
       retryMs: Object.fromEntries(Object.keys(definition.States).map((state) => [state, RETRY_MS])),
       context: { Execution: { Id: executionArn, Name: name, StartTime: startTime.toISOString(), Input: input, RoleArn: 'arn:aws:iam::000000000000:role/drill' } },
@@ -101,6 +100,15 @@ export class LocalStepFunctions {
     } finally {
       this.#inFlight.delete(promise);
     }
+  }
+
+  /**
+   * The Task handlers of one execution: every Lambda Task on its real step, started late by the invoke latency
+   * (those inside the switchover's Parallel too); `extra` (service integrations such as the nested reconcile
+   * run) without it.
+   */
+  tasksFor(kind: WorkflowKind, world: World, extra: Readonly<Record<string, LocalTaskHandler>> = {}): Record<string, LocalTaskHandler> {
+    return { ...withLatency(localTasksFor(this.#definitions[kind], world, {}, this.#logger), this.#lambdaLatencyMs), ...extra };
   }
 
   /** A StartExecution for the intake: deduped by name, runs in the background like Step Functions. */

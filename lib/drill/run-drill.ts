@@ -28,6 +28,7 @@ import type { PeerPorts, PrepareResult, ReleaseResult, World } from '../workflow
 import { createPrepareForSwitchHandler } from '../../functions/prepare-for-switch.ts';
 import type { PeerProbe } from '../core/peers.ts';
 import { describeError, InvalidInputError } from '../core/errors.ts';
+import { PEER_INVOKE_DEAD_REGION_MS } from '../adapters/aws-client-pool.ts';
 import { drillClusterArn, drillConfig, drillPoolerName, DRILL_GLOBAL_CLUSTER_ID, DRILL_REGIONS, OUTAGE_REGIONS, rdsEventEnvelope, READ_ALIAS, WRITE_ALIAS, type DrillRegions } from './drill-config.ts';
 import { LocalAuroraGlobalCluster, type LocalMember, type WriterMove } from './local-aurora.ts';
 import { LocalStepFunctions } from './local-step-functions.ts';
@@ -350,7 +351,8 @@ async function prepareStage(env: LocalEnvironment, options: DrillOptions): Promi
     const world = createLocalWorld({ config, region, cluster, poolers: own, traffic, runs: stepFunctions.registry(region), metrics, peers: peers(region) });
     const startExecution = stepFunctions.starter(world);
     const handler = createOnRdsEventHandler({ config, stateMachineArn: `reconcile-${region}`, startExecution, telemetry });
-    const intake = async (event: unknown) => (await sleep(lambdaLatencyMs), handler(event, lambdaContext(`intake-${region}`)));
+    const invokeIntake = (event: unknown) => handler(event, lambdaContext(`intake-${region}`));
+    const intake = lambdaLatencyMs > 0 ? async (event: unknown) => (await sleep(lambdaLatencyMs), invokeIntake(event)) : invokeIntake;
     intakes[region] = intake;
     prepareHandlers[region] = createPrepareForSwitchHandler({ world: async () => world, startExecution, reconcileStateMachineArn: `reconcile-${region}`, logger });
     stacks[region] = { region, world, targets: own, intake };
@@ -372,9 +374,9 @@ function localPeers(
   const call = async (region: string, payload: unknown): Promise<unknown> => {
     const handler = handlers[region];
     if (!handler || region === ownRegion) throw new InvalidInputError(`no stack of this service in ${region}`);
-    // Lambda Invoke into a dead region: nothing answers, the SDK gives up after its connect timeouts.
-    if (isDown(region)) return deadRegionCall(`lambda:Invoke prepare-for-switch in ${region}`);
-    await sleep(lambdaLatencyMs);
+    // Lambda Invoke into a dead region: nothing answers; the peer client makes one attempt and gives up after its connect timeout.
+    if (isDown(region)) return deadRegionCall(`lambda:Invoke prepare-for-switch in ${region}`, PEER_INVOKE_DEAD_REGION_MS);
+    if (lambdaLatencyMs > 0) await sleep(lambdaLatencyMs);
     return JSON.parse(JSON.stringify(await handler(JSON.parse(JSON.stringify(payload))))) as unknown;
   };
   return {

@@ -5,24 +5,20 @@
  * Preflight meet the real state exactly as before (a failover's RPO guard refuses an unknown lag while the old
  * primary answers; PreparePeers fails and the run resumes). An early "no answer" is the answer that lets a run
  * go further (a failover past an unknown RPO lag, a peer left unprepared), so it is asked again at Preflight's
- * start, and the fresh answer wins whenever it comes in time:
+ * start, and the fresh answer is the one that counts:
  *
- * - when the verdict depends on it (the old primary's probe while `maxRpoLagMs` is set and no lag can be read;
- *   a peer whose region's RDS API did answer early), Preflight waits for it up to CONFIRM_WITHIN_MS from its
- *   start: one SDK connect timeout, the rule ObserveTopology applies to a remote writer (a region that has
- *   not even connected by then does not answer);
- * - otherwise it is used if it has come by the time the topology has been read, and not waited for.
+ * - where the verdict depends on it (the old primary's probe while `maxRpoLagMs` is set and no lag can be
+ *   read; a peer whose region's RDS API answered early, or was not probed), Preflight waits for the fresh
+ *   read to end, as it did before there were early reads: only the SDK giving up is "no answer";
+ * - otherwise (the lag bounds the loss; a peer in a region whose RDS API did not answer early either) the
+ *   fresh answer is used if it has come by the time the topology has been read, and not waited for.
  *
- * A region that is down answers neither early nor now: nothing is waited for twice.
+ * So a region that is down is waited for once, early, unless a safety decision rests on it.
  */
 import { describeError } from '../core/errors.ts';
 import type { PeerProbe } from '../core/peers.ts';
 import type { PreflightPrefetch } from '../core/preflight-prefetch.ts';
-import { REMOTE_WRITER_WAIT_MS } from './member-reads.ts';
 import type { World } from './world.ts';
-
-/** How long from Preflight's start a fresh read may take to overturn an early "no answer" the verdict depends on. */
-export const CONFIRM_WITHIN_MS = REMOTE_WRITER_WAIT_MS;
 
 export interface Reachability {
   readonly reachable: boolean;
@@ -45,8 +41,6 @@ function tracked<T>(promise: Promise<T>): Tracked<T> {
 }
 
 export interface EarlyReadsOptions {
-  /** Resolves CONFIRM_WITHIN_MS after Preflight started. */
-  readonly confirmDeadline: Promise<void>;
   /** Resolves once Preflight has read the topology. */
   readonly topologyRead: Promise<unknown>;
 }
@@ -91,8 +85,9 @@ export class EarlyReads {
     const fresh = this.#freshProbes.get(region) ?? this.#probe(region);
     if (!early) return fresh.promise;
     if (early.reachable) return { reachable: true, reason: `${early.reason} (read early)` };
-    await Promise.race([fresh.promise, verdictDepends ? this.#options.confirmDeadline : this.#options.topologyRead]);
-    return fresh.value() ?? { reachable: false, reason: `${early.reason} (read early), and no answer when asked again${verdictDepends ? ` within ${CONFIRM_WITHIN_MS} ms` : ''}` };
+    if (verdictDepends) return fresh.promise;
+    await Promise.race([fresh.promise, this.#options.topologyRead]);
+    return fresh.value() ?? { reachable: false, reason: `${early.reason} (read early), and no answer yet when asked again (the RPO lag decides, not this)` };
   }
 
   /** The peer stacks' probes: early ones reused by the rule above; without early ones, every peer is probed now. */
@@ -104,9 +99,10 @@ export class EarlyReads {
         const fresh = this.#freshPeers.get(probe.region);
         if (probe.reachable || !fresh) return { ...probe, reason: `${probe.reason} (read early)` };
         // A peer in a region whose RDS API did not answer early either is in a region that is down: not waited for.
-        const regionSilent = this.#earlyProbe(probe.region)?.reachable === false;
-        await Promise.race([fresh.promise, regionSilent ? this.#options.topologyRead : this.#options.confirmDeadline]);
-        return fresh.value() ?? { ...probe, reason: `${probe.reason} (read early), and no answer when asked again` };
+        // Any other is waited for to the end, as before there were early reads (a cold peer may take seconds).
+        if (this.#earlyProbe(probe.region)?.reachable !== false) return fresh.promise;
+        await Promise.race([fresh.promise, this.#options.topologyRead]);
+        return fresh.value() ?? { ...probe, reason: `${probe.reason} (read early), and no answer yet when asked again (its region's RDS API did not answer either)` };
       }),
     );
   }

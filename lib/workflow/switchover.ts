@@ -15,7 +15,7 @@ import { readTraffic, type TrafficReading } from './traffic-read.ts';
 import { decidePeers, type PeerProbe } from '../core/peers.ts';
 import { probePeers } from './coordination.ts';
 import { PREFETCH_BUDGET_MS, PREFETCH_STEP, silentRegionsOf, usablePrefetch, type PreflightPrefetch } from '../core/preflight-prefetch.ts';
-import { CONFIRM_WITHIN_MS, EarlyReads } from './early-reads.ts';
+import { EarlyReads } from './early-reads.ts';
 
 const STEP = 'switchover';
 /** After the RDS call, how long a topology without FailoverState may still show the old writer. */
@@ -87,8 +87,6 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
   const failover = input.mode === 'failover';
   const early = usablePrefetch(raw.prefetch, world.now());
   const prefetch = early.prefetch;
-  let confirmTimer: NodeJS.Timeout | undefined;
-  const confirmDeadline = new Promise<void>((resolve) => (confirmTimer = setTimeout(resolve, CONFIRM_WITHIN_MS)));
   let topologyDone: () => void = () => undefined;
   const topologyRead = new Promise<void>((resolve) => (topologyDone = resolve));
   try {
@@ -96,7 +94,7 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
     // end only when the SDK gives up (AWS_DEAD_REGION_CALL_MS), and those waits overlap instead of adding up.
     // In failover mode every other configured region is probed, because which one holds the writer is known
     // only from the topology; the writer's region's probe is the one used. Early reads: lib/workflow/early-reads.ts.
-    const reads = new EarlyReads(world, prefetch, failover ? otherRegions(world, target) : [], { confirmDeadline, topologyRead });
+    const reads = new EarlyReads(world, prefetch, failover ? otherRegions(world, target) : [], { topologyRead });
     const rpoLagRead = failover
       ? world.switchover.readRpoLag(target).catch((error: unknown): RpoLagReading => {
           // Throttling is retried (Preflight's Retry), never taken for "the lag cannot be read".
@@ -140,7 +138,6 @@ export async function preflightStep(world: World, raw: PreflightStepInput): Prom
       decision: decide(`${STEP}:preflight`, verb, reason),
     };
   } finally {
-    clearTimeout(confirmTimer);
     topologyDone(); // a failed topology read must not leave a wait on it pending
   }
 }
