@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lib/adapters/config-file.ts';
 import { readZipEntries } from '../../lib/local/read-zip.ts';
@@ -432,8 +432,12 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
   it('ships in each zip its handler and only its own chunks, each loadable from that zip alone, and node:http as CommonJS', async () => {
     // Prepare
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
-    const esmHttpImport = /\bfrom\s*["'](?:node:)?http["']|\bimport\s*\(?\s*["'](?:node:)?http["']/;
+    // A static ESM import of node:http loads undici at init; a dynamic import() of it is lazy and stays native.
+    const esmHttpImport = /\bfrom\s*["'](?:node:)?http["']|\bimport\s*["'](?:node:)?http["']/;
+    // Every relative module specifier esbuild writes: static (`from"./x"`, `import"./x"`) and dynamic (`import("./x")`).
+    const relativeSpecifiers = /(?:\bfrom\s*|\bimport\s*\(?\s*)"(\.\.?\/[^"]+)"/g;
     let lazyChunks = 0;
+    let dynamicImportsChecked = 0;
 
     for (const [id, fn] of functions) {
       const properties = fn.Properties ?? {};
@@ -452,15 +456,23 @@ describe('sls package --stage ci --region us-east-2 (config/example.yml)', () =>
 
       // Assess
       expect(modules.map(([name]) => name), id).toContain(handlerFile);
+      const names = new Set(modules.map(([name]) => name));
       for (const [name, data] of modules) {
+        const source = data.toString('utf8');
         expect(name === handlerFile || name.startsWith(chunkDir), `${id}: ${name} is neither ${handlerFile} nor under ${chunkDir}`).toBe(true);
-        expect(data.toString('utf8'), `${id}: ${name} imports node:http as ESM`).not.toMatch(esmHttpImport);
+        expect(source, `${id}: ${name} imports node:http as ESM`).not.toMatch(esmHttpImport);
+        // A chunk reached only by a dynamic import on a rare path must be in the zip too, not just the ones loaded here.
+        for (const [statement, specifier] of source.matchAll(relativeSpecifiers)) {
+          expect(names.has(posix.normalize(posix.join(posix.dirname(name), specifier!))), `${id}: ${name} imports ${specifier}, which is not in the zip`).toBe(true);
+          if (statement.includes('(')) dynamicImportsChecked += 1;
+        }
       }
       expect(output, id).toContain(`IMPORTED ${modules.length}`);
       lazyChunks += modules.filter(([name]) => /\/(?:sts|loadSso|sso-oidc)-[A-Z0-9]+\.mjs$/.test(name)).length;
     }
     // Splitting is on: the SDK credential providers a Lambda never reaches (SSO, STS) are chunks of their own.
     expect(lazyChunks).toBeGreaterThan(0);
+    expect(dynamicImportsChecked).toBeGreaterThan(functions.length);
   }, PACKAGING_TIMEOUT_MS);
 
   it('gives the intake its own role that may only start the reconcile workflow and write its logs', () => {

@@ -42,7 +42,7 @@ describe('switchover PrefetchPreflight (optional)', () => {
   const branch = branches.find((candidate) => 'PrefetchPreflight' in candidate.States)?.States ?? {};
   const task = branch.PrefetchPreflight as AslState & { TimeoutSeconds?: number; Catch?: ReadonlyArray<{ ErrorEquals: readonly string[]; Next: string }> };
 
-  it('is never retried, waits at most 15 s, and skips on any error', () => {
+  it('is never retried, gives up within 15 s (well under its function\'s timeout), and skips on any error', () => {
     expect(task.Retry).toBeUndefined();
     expect(task.TimeoutSeconds).toBeLessThanOrEqual(15);
     expect(task.Catch).toEqual([{ ErrorEquals: ['States.ALL'], Next: 'PrefetchSkipped' }]);
