@@ -87,7 +87,7 @@ export class EarlyReads {
     if (early.reachable) return { reachable: true, reason: `${early.reason} (read early)` };
     if (verdictDepends) return fresh.promise;
     await Promise.race([fresh.promise, this.#options.topologyRead]);
-    return fresh.value() ?? { reachable: false, reason: `${early.reason} (read early), and no answer yet when asked again (the RPO lag decides, not this)` };
+    return fresh.value() ?? { reachable: false, reason: `${early.reason} (read early), and no answer yet when asked again (the verdict does not depend on it)` };
   }
 
   /** The peer stacks' probes: early ones reused by the rule above; without early ones, every peer is probed now. */
