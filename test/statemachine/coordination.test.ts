@@ -14,12 +14,8 @@ import { sdkError } from '../adapters/aws-fixtures.ts';
 import { GLOBAL_CLUSTER_ID, RECONCILE_ARN, SWITCHOVER_ARN, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
 import type { PeerProbe, PrepareRequest } from '../../lib/core/peers.ts';
 import type { PeerPorts, PrepareResult } from '../../lib/workflow/world.ts';
+import type { Decision } from '../../lib/core/decision.ts';
 
-interface Decision {
-  step: string;
-  decision: string;
-  reason: string;
-}
 
 /** A peer port that records, in one log shared with the RDS fake, what was asked and when. */
 function recordingPeers(log: string[], reachable: Record<string, boolean>) {
@@ -290,6 +286,16 @@ describe('reconcile state machine: follow runs', () => {
   });
 
   /** An older reconcile run (e.g. an event run) that holds the run lock for the whole test. */
+  /** After the first lock check (one ListExecutions per state machine) the clock jumps by `offsetMs`. */
+  const clockJumpsAfterFirstLockCheck = (offsetMs: number): void => {
+    let listed = 0;
+    harness.sfn.on(ListExecutionsCommand).callsFake(() => {
+      listed += 1;
+      if (listed === 3) harness.clockOffsetMs = offsetMs;
+      return { executions: harness.running };
+    });
+  };
+
   const olderRunHoldsTheLock = () => {
     const name = 'event-older-run';
     harness.running.push({
@@ -323,12 +329,7 @@ describe('reconcile state machine: follow runs', () => {
     // machine) the clock jumps past the 60 s lease.
     for (const pooler of harness.poolers) await pooler.pauseWrites();
     olderRunHoldsTheLock();
-    let listed = 0;
-    harness.sfn.on(ListExecutionsCommand).callsFake(() => {
-      listed += 1;
-      if (listed === 3) harness.clockOffsetMs = 120_000;
-      return { executions: harness.running };
-    });
+    clockJumpsAfterFirstLockCheck(120_000);
 
     // Act
     const result = await harness.run('reconcile', followInput(new Date(), 60));
@@ -349,12 +350,7 @@ describe('reconcile state machine: follow runs', () => {
     // Prepare: a 7200 s lease, and the clock jumps past the state machine's 3600 s wait limit.
     for (const pooler of harness.poolers) await pooler.pauseWrites();
     olderRunHoldsTheLock();
-    let listed = 0;
-    harness.sfn.on(ListExecutionsCommand).callsFake(() => {
-      listed += 1;
-      if (listed === 3) harness.clockOffsetMs = 3_590_000;
-      return { executions: harness.running };
-    });
+    clockJumpsAfterFirstLockCheck(3_590_000);
 
     // Act
     const result = await harness.run('reconcile', followInput(new Date(), 7200));
@@ -430,12 +426,7 @@ describe('reconcile state machine: follow runs', () => {
     for (const pooler of harness.poolers) await pooler.pauseWrites();
     olderRunHoldsTheLock();
     newerFollowRunIsRunning();
-    let listed = 0;
-    harness.sfn.on(ListExecutionsCommand).callsFake(() => {
-      listed += 1;
-      if (listed === 3) harness.clockOffsetMs = 120_000;
-      return { executions: harness.running };
-    });
+    clockJumpsAfterFirstLockCheck(120_000);
 
     // Act
     const result = await harness.run('reconcile', followInput(new Date(), 60));

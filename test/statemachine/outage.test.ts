@@ -10,28 +10,13 @@ import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, FailoverGloba
 import { parseConfig } from '../../lib/core/config.ts';
 import { ServiceUnavailableError, TargetFailedError } from '../../lib/core/errors.ts';
 import type { LocalExecutionResult } from '../../lib/workflow/local-execution.ts';
-import { GLOBAL_CLUSTER_ID, harnessConfig, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
+import { GLOBAL_CLUSTER_ID, harnessConfig, USE2_ARN, USW2_ARN, WorkflowHarness, type ParsedSwitchoverSummary as SwitchoverSummary } from '../support/workflow-harness.ts';
 import { describeDbClustersResponse, regionOfClient, regionsOf, sdkError } from '../adapters/aws-fixtures.ts';
 import { DescribeEndpointGroupCommand } from '@aws-sdk/client-global-accelerator';
+import type { Decision } from '../../lib/core/decision.ts';
+import type { RunSummary as Summary } from '../../lib/workflow/reconcile.ts';
 
-interface Decision {
-  step: string;
-  decision: string;
-  reason: string;
-}
-interface Summary {
-  outcome: string;
-  targetsFailed: string[];
-  traffic: { changes: Array<{ kind: string; region: string; from: number; to: number }>; note?: string };
-  decisions: Decision[];
-}
-interface SwitchoverSummary {
-  outcome: string;
-  from?: string;
-  to: string;
-  reconcile?: Summary;
-  decisions: Decision[];
-}
+
 
 const USE2_WRITER_HOST = 'app-use2.cluster-abc123xyz.us-east-2.rds.amazonaws.com';
 

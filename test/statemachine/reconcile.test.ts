@@ -12,20 +12,11 @@ import { TargetFailedError } from '../../lib/core/errors.ts';
 import { GLOBAL_CLUSTER_ID, harnessConfig, RECONCILE_ARN, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
 import { parseConfig } from '../../lib/core/config.ts';
 import { sdkError } from '../adapters/aws-fixtures.ts';
+import type { RunSummary as Summary } from '../../lib/workflow/reconcile.ts';
 
 const NEW_WRITER_HOST = 'app-usw2.cluster-abc123xyz.us-west-2.rds.amazonaws.com';
 const LOCAL_READER_HOST = 'app-use2.cluster-ro-abc123xyz.us-east-2.rds.amazonaws.com';
 const eventInput = { trigger: 'event', globalClusterId: GLOBAL_CLUSTER_ID, event: { id: 'e-1', eventId: 'RDS-EVENT-0185', time: new Date().toISOString() } };
-
-interface Summary {
-  outcome: string;
-  writerRegion: string;
-  changesApplied: number;
-  targetsFailed: string[];
-  targets: Array<{ target: string; outcome: string; reason: string }>;
-  traffic: { changes: Array<{ kind: string; region: string; from: number; to: number }> };
-  decisions: Array<{ step: string; decision: string; reason: string }>;
-}
 
 describe('reconcile state machine', () => {
   let harness: WorkflowHarness;

@@ -7,21 +7,13 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailoverGlobalClusterCommand, SwitchoverGlobalClusterCommand } from '@aws-sdk/client-rds';
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { GLOBAL_CLUSTER_ID, SWITCHOVER_ARN, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
+import { GLOBAL_CLUSTER_ID, SWITCHOVER_ARN, USE2_ARN, USW2_ARN, WorkflowHarness, type ParsedSwitchoverSummary as Summary } from '../support/workflow-harness.ts';
 import { regionsOf } from '../adapters/aws-fixtures.ts';
 import type { LocalExecutionResult } from '../../lib/workflow/local-execution.ts';
 import { createStepHandler, silentLogger } from '../../lib/workflow/step-handler.ts';
 import { workflowFunctions } from '../../lib/workflow/workflow-tasks.ts';
 
 const NEW_WRITER_HOST = 'app-usw2.cluster-abc123xyz.us-west-2.rds.amazonaws.com';
-
-interface Summary {
-  outcome: string;
-  from?: string;
-  to: string;
-  reconcile?: { outcome: string };
-  decisions: Array<{ step: string; decision: string; reason: string }>;
-}
 
 describe('switchover state machine', () => {
   let harness: WorkflowHarness;

@@ -11,18 +11,9 @@ import { parseConfig } from '../../lib/core/config.ts';
 import { TargetFailedError } from '../../lib/core/errors.ts';
 import { GA_USE2, GA_USW2 } from '../adapters/aws-fixtures.ts';
 import { GLOBAL_CLUSTER_ID, harnessConfig, USE2_ARN, USW2_ARN, WorkflowHarness } from '../support/workflow-harness.ts';
+import type { Decision } from '../../lib/core/decision.ts';
+import type { RunSummary as Summary } from '../../lib/workflow/reconcile.ts';
 
-interface Decision {
-  step: string;
-  decision: string;
-  reason: string;
-}
-interface Summary {
-  outcome: string;
-  targetsFailed: string[];
-  traffic: { changes: Array<{ kind: string; region: string; from: number; to: number }> };
-  decisions: Decision[];
-}
 
 const scheduled = { trigger: 'schedule', globalClusterId: GLOBAL_CLUSTER_ID };
 const podsBroken = () => new TargetFailedError('pgb-a: pod(s) neither switched nor restarted: pgbouncer-0 (SHOW DATABASES still lists the old host)');

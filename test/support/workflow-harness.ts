@@ -38,6 +38,8 @@ import {
   ZONE,
 } from '../adapters/aws-fixtures.ts';
 import { MemoryPoolerTarget } from './memory-pooler.ts';
+import type { RunSummary } from '../../lib/workflow/reconcile.ts';
+import type { SwitchoverSummary } from '../../lib/workflow/switchover.ts';
 
 export { USE2_ARN, USW2_ARN, GLOBAL_CLUSTER_ID };
 export const REGION = 'us-east-2';
@@ -296,3 +298,6 @@ export class WorkflowHarness {
     for (const mock of [this.rds, this.ga, this.route53, this.sfn, this.cloudwatch]) mock.restore();
   }
 }
+
+/** A switchover's summary (Summarize's output) with its nested reconcile run's summary parsed. */
+export type ParsedSwitchoverSummary = Omit<SwitchoverSummary, 'reconcile'> & { readonly reconcile?: RunSummary };
