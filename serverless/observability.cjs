@@ -21,6 +21,9 @@ const TRIGGERS = ['event', 'schedule', 'manual'];
 /** The longest period whose 3 evaluation periods stay within CloudWatch's one-day evaluation range. */
 const MAX_STALE_PERIOD_SECONDS = 28_800;
 
+/** Alarm on the first occurrence: a sum of at least 1 in one evaluation period; no data is no occurrence. */
+const ON_ANY_IN_ONE_PERIOD = { ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' };
+
 function sub(template) {
   return { 'Fn::Sub': template };
 }
@@ -53,10 +56,7 @@ function alarms(scope) {
           ...TRIGGERS.map((trigger, index) => custom(`t${index}`, 'RunsFailed', [{ Name: 'Trigger', Value: trigger }])),
           { Id: 'failed', Expression: TRIGGERS.map((_, index) => `FILL(t${index}, 0)`).join(' + '), Label: 'RunsFailed (all triggers)', ReturnData: true },
         ],
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        Threshold: 1,
-        EvaluationPeriods: 1,
-        TreatMissingData: 'notBreaching',
+        ...ON_ANY_IN_ONE_PERIOD,
       },
     },
     TargetsFailedAlarm: {
@@ -68,10 +68,7 @@ function alarms(scope) {
         Dimensions: [SERVICE_DIMENSION],
         Statistic: 'Sum',
         Period: 60,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        Threshold: 1,
-        EvaluationPeriods: 1,
-        TreatMissingData: 'notBreaching',
+        ...ON_ANY_IN_ONE_PERIOD,
       },
     },
     PauseBudgetSpentAlarm: {
@@ -86,10 +83,7 @@ function alarms(scope) {
         Dimensions: [{ Name: 'FunctionName', Value: scope.resumeEarlyFunctionName }],
         Statistic: 'Sum',
         Period: 60,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        Threshold: 1,
-        EvaluationPeriods: 1,
-        TreatMissingData: 'notBreaching',
+        ...ON_ANY_IN_ONE_PERIOD,
       },
     },
     RpoLagAlarm: {
@@ -122,10 +116,7 @@ function alarms(scope) {
           states('a', 'ExecutionsAborted', 'SwitchoverStateMachine', 60),
           { Id: 'ended', Expression: 'FILL(f, 0) + FILL(t, 0) + FILL(a, 0)', Label: 'switchover executions failed, timed out or aborted', ReturnData: true },
         ],
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        Threshold: 1,
-        EvaluationPeriods: 1,
-        TreatMissingData: 'notBreaching',
+        ...ON_ANY_IN_ONE_PERIOD,
       },
     },
   };
